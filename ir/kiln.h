@@ -159,6 +159,7 @@ struct Node {
     int nout;
     Attr *attrs;
     int nattrs;
+    int opset;           /* default-domain opset: some ops moved attributes to inputs */
     bool dead;           /* removed; swept by graph_compact */
 };
 
