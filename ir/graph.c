@@ -35,15 +35,20 @@ void graph_free(Graph *g)
     arena_free(g->arena);
 }
 
+void graph_add_value(Graph *g, Value *v)
+{
+    v->id = g->nvalues;
+    g->values = grow(g->arena, g->values, &g->values_cap, g->nvalues + 1, sizeof *g->values);
+    g->values[g->nvalues++] = v;
+}
+
 static Value *add_value(Graph *g, const char *name, ValueKind kind)
 {
     Value *v = arena_alloc(g->arena, sizeof *v);
     v->name = arena_strdup(g->arena, name);
     v->kind = kind;
     v->offset = -1;
-    v->id = g->nvalues;
-    g->values = grow(g->arena, g->values, &g->values_cap, g->nvalues + 1, sizeof *g->values);
-    g->values[g->nvalues++] = v;
+    graph_add_value(g, v);
     return v;
 }
 

@@ -161,6 +161,7 @@ struct Node {
     int nattrs;
     int opset;           /* default-domain opset: some ops moved attributes to inputs */
     bool dead;           /* removed; swept by graph_compact */
+    int64_t scratch_offset;  /* workspace offset of the kernel's scratch memory, -1 if none */
 };
 
 typedef struct {
@@ -184,6 +185,7 @@ Graph *graph_new(const char *name);
 void graph_free(Graph *g);
 Value *graph_value(Graph *g, const char *name);               /* new VAL_ACT value */
 Value *graph_find(const Graph *g, const char *name);          /* by name, or NULL */
+void graph_add_value(Graph *g, Value *v);                     /* adopt a detached value (from arena memory) */
 Value *graph_const(Graph *g, const char *name, DType t, const Shape *s, const void *data);  /* copies data */
 Node *graph_node(Graph *g, Op op, const char *name, int nin, int nout);  /* appended; fill in/out with node_set_* */
 void node_set_input(Node *n, int k, Value *v);
@@ -315,6 +317,8 @@ extern const Pass passes[];
 extern const int npasses;
 const Pass *pass_find(const char *name);
 
+/* True if n can run at compile time: a lowering exists and its inputs are known. */
+bool node_is_foldable(const Node *n);
 Status pass_infer_shapes(Graph *g, Diag *d);
 Status pass_fold_constants(Graph *g, Diag *d);
 Status pass_eliminate_dead(Graph *g, Diag *d);
@@ -324,5 +328,50 @@ Status pass_plan_memory(Graph *g, Diag *d);
 
 /* Read an ONNX model file into a new graph. */
 Status onnx_load(const char *path, Graph **out, Diag *d);
+
+/* npy.c: NumPy .npy files (format 1.0 to 3.0, little-endian, C order). */
+typedef struct {
+    DType dtype;
+    Shape shape;
+    void *data;   /* malloc'd; the caller frees it */
+    size_t bytes;
+} NpyArray;
+Status npy_read(const char *path, NpyArray *out, Diag *d);
+Status npy_write(const char *path, DType t, const Shape *s, const void *data, Diag *d);
+
+/* ---- the driver (compiler/) ------------------------------------------- */
+
+enum { MAX_BINDINGS = 64 };
+
+/* What kiln compile and kiln run share. */
+typedef struct {
+    const char *model;
+    const char *outdir;
+    const char *name;               /* C identifier of the module */
+    const char *target;             /* "c" */
+    const char *dump_after;         /* pass name, "all", or NULL */
+    bool dump_ir;                   /* print the IR after the pipeline */
+    bool verify_each;
+    const char *depfile;            /* -MD -MF */
+    int nbind;
+    struct { const char *name; const char *file; } bind[MAX_BINDINGS];   /* --bind NAME=FILE.npy */
+    int ndim;
+    struct { const char *name; int64_t value; } dim[MAX_BINDINGS];       /* --dim NAME=VALUE */
+} CompileOptions;
+
+/* driver.c: load the model, specialise its inputs, run the pipeline. */
+Status load_model(const char *path, Graph **out, Diag *d);
+Status specialise_inputs(Graph *g, const CompileOptions *o, Diag *d);
+Status run_pipeline(Graph *g, const CompileOptions *o, Diag *d);
+/* Print "FILE: error: MSG" (with "unsupported" where it applies) and return the exit code. */
+int report(const char *file, const Diag *d);
+
+/* main.c: options kiln compile and kiln run share. */
+int parse_common_option(int argc, char **argv, int *i, CompileOptions *o, Diag *d);
+Status check_options(const CompileOptions *o, Diag *d);
+
+int cmd_compile(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

@@ -1,0 +1,19 @@
+/* pipeline.c — the pass table, and the pipeline: a plain ordered list. */
+#include <string.h>
+
+#include "kiln.h"
+
+const Pass passes[] = {
+    {"infer-shapes", "give every value a dtype and static shape; fold small shape computations", pass_infer_shapes},
+    {"fold-constants", "evaluate nodes whose inputs are all known at compile time", pass_fold_constants},
+    {"eliminate-dead", "remove nodes whose results nobody uses", pass_eliminate_dead},
+    {"plan-memory", "pack intermediate tensors into one workspace by lifetime", pass_plan_memory},
+};
+const int npasses = sizeof passes / sizeof *passes;
+
+const Pass *pass_find(const char *name)
+{
+    for (int i = 0; i < npasses; i++)
+        if (strcmp(passes[i].name, name) == 0) return &passes[i];
+    return NULL;
+}
