@@ -366,7 +366,7 @@ Status run_pipeline(Graph *g, const CompileOptions *o, Diag *d);
 /* Print "FILE: error: MSG" (with "unsupported" where it applies) and return the exit code. */
 int report(const char *file, const Diag *d);
 
-/* main.c: options kiln compile and kiln run share. */
+/* options.c: options kiln compile, run and inspect share. */
 int parse_common_option(int argc, char **argv, int *i, CompileOptions *o, Diag *d);
 Status check_options(const CompileOptions *o, Diag *d);
 

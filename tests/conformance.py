@@ -300,6 +300,10 @@ class Runner:
         return p.returncode, err.decode("utf-8", "replace"), timed_out
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 def kill_group(p):
     try:
         os.killpg(p.pid, signal.SIGKILL)
@@ -419,6 +423,8 @@ def main():
     runner = Runner(args)
     results = {}
     out = sys.stdout
+    # SIGTERM (a cancelled CI job) cleans up like ^C: kill kiln, remove files.
+    signal.signal(signal.SIGTERM, interrupted)
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
     try:
         futures = [pool.submit(runner.run_test, t) for t in tests]
