@@ -1,8 +1,6 @@
 /* lower_linalg.c — kernel choice and parameters for the linalg operators.
  * The geometry comes from kernels/c/linalg.h (la_*), shared with the shape
  * rules; the parameter orders are documented above each kernel. */
-#include <string.h>
-
 #include "kiln.h"
 #include "../kernels/c/linalg.h"
 

@@ -382,6 +382,7 @@ static Status lower_onehot(const Node *n, KernelCall *kc, Diag *d)
     kc_i(kc, prod(s, (int)axis, s->rank));
     kc_i(kc, esize(n->out[0]));
     kc_i(kc, n->in[0]->dtype);
+    kc_i(kc, n->opset >= 11);
     return ST_OK;
 }
 

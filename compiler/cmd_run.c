@@ -93,7 +93,9 @@ static Status attach_inputs(Graph *g, const InputArg *args, int nargs, bool benc
         NpyArray a;
         if (npy_read(args[i].file, &a, d)) return d->status;
         char s1[128], s2[128];
-        bool ok = a.dtype == v->dtype && a.shape.rank == v->shape.rank;
+        /* NumPy has no bfloat16: such inputs arrive as their uint16 bits. */
+        bool same_type = a.dtype == v->dtype || (v->dtype == KILN_DTYPE_BF16 && a.dtype == KILN_DTYPE_U16);
+        bool ok = same_type && a.shape.rank == v->shape.rank;
         for (int ax = 0; ok && ax < a.shape.rank; ax++) {
             if (v->shape.dims[ax] >= 0 && v->shape.dims[ax] != a.shape.dims[ax]) ok = false;
             if (v->shape.dims[ax] < 0 && o->ndim < MAX_BINDINGS) {

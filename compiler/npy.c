@@ -108,6 +108,7 @@ done:
 Status npy_write(const char *path, DType t, const Shape *s, const void *data, Diag *d)
 {
     const char *code = NULL;
+    if (t == KILN_DTYPE_BF16) t = KILN_DTYPE_U16; /* NumPy has no bfloat16: write its bits */
     for (size_t i = 0; i < sizeof descrs / sizeof *descrs; i++)
         if (descrs[i].t == t) code = descrs[i].descr;
     if (!code) return diag_unsupported(d, NULL, "'%s': %s cannot be stored in .npy", path, dtype_name(t));

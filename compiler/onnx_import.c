@@ -242,10 +242,17 @@ static const char *schema_kind(const char *schema, const char *name, char *kind,
 
 static const char *const attr_kind_names[] = {"f", "i", "s", "t", "g", "fs", "is", "ss", "ts"};
 
+/* Opset <= 5 in-place hints: no meaning for a compiler that plans memory itself. */
+static bool is_legacy_noop(const char *name)
+{
+    return strcmp(name, "consumed_inputs") == 0;
+}
+
 static Status import_attr(Importer *im, Node *n, const Onnx__AttributeProto *ap)
 {
     Graph *g = im->g;
     char kind[8];
+    if (ap->name && is_legacy_noop(ap->name) && im->g->opset <= 6) return ST_OK;
     if (!ap->name || !schema_kind(op_info[n->op].attrs, ap->name, kind, sizeof kind))
         return diag_error(im->d, ST_INPUT, n, "unknown attribute '%s' (%s accepts: %s)", ap->name ? ap->name : "",
                           op_info[n->op].name, op_info[n->op].attrs[0] ? op_info[n->op].attrs : "none");

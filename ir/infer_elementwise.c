@@ -39,7 +39,7 @@ static Status check_type(const Node *n, int k, unsigned allowed, Diag *d)
     static const char *const names[] = {"float", "signed integer", "unsigned integer", "bool"};
     for (int c = 0; c < 4; c++)
         if (allowed & (1u << c))
-            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", *want ? ", " : "", names[c]);
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", *want ? " or " : "", names[c]);
     return diag_unsupported(d, n, "input %d is %s; %s takes %s tensors", k, dtype_name(t), op_info[n->op].name, want);
 }
 
@@ -51,17 +51,33 @@ static Status same_type(const Node *n, int k0, int k1, Diag *d)
                       dtype_name(a), dtype_name(b));
 }
 
+/* An input's shape for broadcasting. Before opset 7, a binary op with
+ * broadcast=1 and axis lines input 1 up with input 0 from that axis (not
+ * from the right), and PRelu's 1-D slope is per channel (axis 1). */
+static Shape bcast_shape(const Node *n, int k)
+{
+    Shape s = n->in[k]->shape;
+    int64_t axis = -1;
+    int r0 = n->in[0]->shape.rank;
+    if (n->opset >= 7 || k != 1) return s;
+    if (n->op == OP_PRelu) axis = s.rank == 1 && s.dims[0] > 1 && r0 >= 2 ? 1 : -1;
+    else if (attr_int(n, "broadcast", 0) && attr_get(n, "axis")) axis = attr_int(n, "axis", 0);
+    if (axis < 0 || axis + s.rank > r0) return s;
+    while (s.rank < r0 - axis) s.dims[s.rank++] = 1;
+    return s;
+}
+
 /* Broadcast the shapes of inputs k0..k1 (present ones) into *s. */
 static Status broadcast(const Node *n, int k0, int k1, Shape *s, Diag *d)
 {
-    *s = n->in[k0]->shape;
+    *s = bcast_shape(n, k0);
     for (int k = k0 + 1; k <= k1; k++) {
         if (!has_input(n, k)) continue;
-        Shape t = *s;
-        if (!shape_broadcast(&t, &n->in[k]->shape, s)) {
+        Shape t = *s, u = bcast_shape(n, k);
+        if (!shape_broadcast(&t, &u, s)) {
             char a[128], b[128];
             return diag_error(d, ST_INPUT, n, "shapes %s and %s (input %d) do not broadcast",
-                              shape_str(&t, a, sizeof a), shape_str(&n->in[k]->shape, b, sizeof b), k);
+                              shape_str(&t, a, sizeof a), shape_str(&u, b, sizeof b), k);
         }
     }
     return ST_OK;
@@ -150,6 +166,10 @@ static Status infer_clip(Node *n, Diag *d)
 /* Input k as one number known at compile time. */
 static Status const_scalar(const Node *n, int k, double *v, Diag *d)
 {
+    const Value *in = n->in[k];
+    if (!value_is_const(in) && !(in->kind == VAL_INPUT && in->data))
+        return diag_unsupported(d, n, "input %d ('%s') must be known at compile time (give its value with --bind %s=FILE.npy)",
+                                k, in->name, in->name);
     int cnt = const_f64s(n, k, v, 1, d);
     if (cnt < 0) return ST_INPUT;
     if (cnt != 1) return diag_error(d, ST_INPUT, n, "input %d must be a scalar", k);

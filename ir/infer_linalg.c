@@ -1,7 +1,5 @@
 /* infer_linalg.c — shape rules of the linalg operators (see ops.def). The
  * geometry lives in kernels/c/linalg.h (la_*), shared with the lowering. */
-#include <string.h>
-
 #include "kiln.h"
 #include "../kernels/c/linalg.h"
 
@@ -32,14 +30,19 @@ static Status infer_matmul(Node *n, Diag *d)
     return st;
 }
 
+/* Integer kernels take alpha and beta as integers (KILN_FD_i64). */
+static bool small_int(double v)
+{
+    return v >= -1e9 && v <= 1e9 && v == (double)(int64_t)v;
+}
+
 static Status infer_gemm(Node *n, Diag *d)
 {
     LaGemm g = {0};
     Status st = la_gemm(n, &g, d);
     if (!st) st = check_type(n, la_type(n->in[0]->dtype), d);
-    if (!st && !dtype_is_float(n->in[0]->dtype) &&
-        ((g.alpha != (double)(int32_t)g.alpha) || (g.beta != (double)(int32_t)g.beta)))
-        return diag_unsupported(d, n, "integer Gemm with a fractional alpha or beta");
+    if (!st && !dtype_is_float(n->in[0]->dtype) && (!small_int(g.alpha) || !small_int(g.beta)))
+        return diag_unsupported(d, n, "integer Gemm with alpha %g and beta %g: only whole numbers", g.alpha, g.beta);
     if (!st) value_set_type(n->out[0], n->in[0]->dtype, &g.out);
     return st;
 }

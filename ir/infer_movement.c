@@ -491,13 +491,13 @@ Status movement_range_plan(const Node *n, int64_t *count, double *start, double 
     DType t = n->in[0]->dtype;
     double v[3];
     int64_t iv[3];
+    if (t != KILN_DTYPE_F32 && t != KILN_DTYPE_F64 && t != KILN_DTYPE_I16 && t != KILN_DTYPE_I32 && t != KILN_DTYPE_I64)
+        return diag_unsupported(d, n, "Range of %s", dtype_name(t));
     for (int k = 0; k < 3; k++) {
         if (n->in[k]->dtype != t || shape_numel(&n->in[k]->shape) != 1)
             return diag_error(d, ST_INPUT, n, "start, limit and delta must be scalars of one dtype");
         if (dtype_is_int(t) ? const_ints(n, k, &iv[k], 1, d) < 0 : const_f64s(n, k, &v[k], 1, d) < 0) return d->status;
     }
-    if (t != KILN_DTYPE_F32 && t != KILN_DTYPE_F64 && t != KILN_DTYPE_I16 && t != KILN_DTYPE_I32 && t != KILN_DTYPE_I64)
-        return diag_unsupported(d, n, "Range of %s", dtype_name(t));
     double n_f;
     if (dtype_is_int(t)) {
         if (iv[2] == 0) return diag_error(d, ST_INPUT, n, "delta is 0");
@@ -553,7 +553,9 @@ Status movement_onehot_plan(const Node *n, int64_t *depth, int64_t *axis, Diag *
 {
     int r = n->in[0]->shape.rank;
     double v;
-    if (shape_numel(&n->in[1]->shape) != 1) return diag_error(d, ST_INPUT, n, "depth must be a scalar");
+    DType t = n->in[1]->dtype;
+    if (shape_numel(&n->in[1]->shape) != 1 || !(dtype_is_int(t) || dtype_is_float(t)))
+        return diag_error(d, ST_INPUT, n, "depth must be a numeric scalar");
     if (const_f64s(n, 1, &v, 1, d) < 0) return d->status;
     if (!(v >= 1 && v < 2147483648.0)) return diag_error(d, ST_INPUT, n, "depth %g is out of range", v);
     *depth = (int64_t)v;

@@ -69,7 +69,8 @@ static Status infer_argminmax(Node *n, Diag *d)
     if (!numeric(x->dtype)) return diag_unsupported(d, n, "%s of %s is not supported", op_info[n->op].name,
                                                     dtype_name(x->dtype));
     if (one_axis(n, attr_int(n, "axis", 0), &axis, d)) return d->status;
-    if (x->shape.dims[axis] == 0) return diag_error(d, ST_INPUT, n, "axis %lld is empty: no element to pick", (long long)axis);
+    if (x->shape.dims[axis] == 0)
+        return diag_error(d, ST_INPUT, n, "axis %lld is empty: no element to pick", (long long)axis);
     Shape s = x->shape;
     s.dims[axis] = 1;
     if (!attr_int(n, "keepdims", 1)) {
@@ -88,7 +89,8 @@ static Status infer_topk(Node *n, Diag *d)
     if (one_axis(n, attr_int(n, "axis", -1), &axis, d)) return d->status;
     int cnt = const_ints(n, 1, &k, 1, d);
     if (cnt < 0) return d->status;
-    if (cnt != 1) return diag_error(d, ST_INPUT, n, "K must have one element, not %d", cnt);
+    if (cnt != 1 || n->in[1]->shape.rank > 1)
+        return diag_error(d, ST_INPUT, n, "K must be a tensor of one element, of rank 1");
     if (k < 0 || k > x->shape.dims[axis])
         return diag_error(d, ST_INPUT, n, "K = %lld is outside [0, %lld], the size of axis %lld", (long long)k,
                           (long long)x->shape.dims[axis], (long long)axis);

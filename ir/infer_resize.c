@@ -81,15 +81,14 @@ Status resize_geometry(const Node *n, kiln_resize_geom *g, Diag *d)
 
     /* The scales or sizes, over naxes axes. */
     if (legacy_form(n) && !has_input(n, 1)) {
-        const double *fs;
         const Attr *at = attr_get(n, "scales");
         if (!at || at->kind != ATTR_FLOATS) return diag_error(d, ST_INPUT, n, "scales are missing");
-        fs = at->floats;
-        nscales = at->n;
-        if (nscales > KILN_MAX_RANK) nscales = KILN_MAX_RANK + 1;
-        for (int i = 0; i < nscales && i < KILN_MAX_RANK; i++) scales[i] = fs[i];
+        if (at->n != rank) return diag_error(d, ST_INPUT, n, "scales has %d entries for %d axes", at->n, rank);
+        for (int i = 0; i < rank; i++) scales[i] = at->floats[i];
+        nscales = rank;
     } else if (legacy_form(n)) {
         if ((nscales = const_f64s(n, 1, scales, KILN_MAX_RANK, d)) < 0) return d->status;
+        if (nscales != rank) return diag_error(d, ST_INPUT, n, "scales has %d entries for %d axes", nscales, rank);
     } else {
         int cnt = attr_ints(n, "axes", &attr_axes);
         if (cnt >= 0) {
@@ -99,7 +98,8 @@ Status resize_geometry(const Node *n, kiln_resize_geom *g, Diag *d)
                 if (!norm_axis(attr_axes[i], rank, &axes[i]) || axes[i] >= rank)
                     return diag_error(d, ST_INPUT, n, "axis %lld is out of range", (long long)attr_axes[i]);
                 for (int j = 0; j < i; j++)
-                    if (axes[j] == axes[i]) return diag_error(d, ST_INPUT, n, "axis %lld is repeated", (long long)attr_axes[i]);
+                    if (axes[j] == axes[i])
+                        return diag_error(d, ST_INPUT, n, "axis %lld is repeated", (long long)attr_axes[i]);
             }
         }
         if (has_input(n, 2) && (nscales = const_f64s(n, 2, scales, KILN_MAX_RANK, d)) < 0) return d->status;
@@ -108,9 +108,9 @@ Status resize_geometry(const Node *n, kiln_resize_geom *g, Diag *d)
         if (!nscales && !nsizes && naxes) return diag_error(d, ST_INPUT, n, "neither scales nor sizes is given");
     }
     if (nscales && nscales != naxes)
-        return diag_error(d, ST_INPUT, n, "scales has %d entries, the input %d axes", nscales, naxes);
+        return diag_error(d, ST_INPUT, n, "scales has %d entries for %d axes", nscales, naxes);
     if (nsizes && nsizes != naxes)
-        return diag_error(d, ST_INPUT, n, "sizes has %d entries, the input %d axes", nsizes, naxes);
+        return diag_error(d, ST_INPUT, n, "sizes has %d entries for %d axes", nsizes, naxes);
 
     if (nscales) {
         for (int i = 0; i < naxes; i++) {
@@ -131,18 +131,19 @@ Status resize_geometry(const Node *n, kiln_resize_geom *g, Diag *d)
         for (int i = 0; i < naxes; i++) {
             int64_t a = axes[i];
             if (sizes[i] < 0) return diag_error(d, ST_INPUT, n, "size %lld is negative", (long long)sizes[i]);
-            if (g->in[a] == 0) continue;
-            double s = (double)sizes[i] / (double)g->in[a];
-            g->scale[a] = s;
             g->out[a] = sizes[i];
             g->out_f[a] = (double)sizes[i];
+            if (g->in[a] == 0) continue; /* rejected below unless sizes[i] is 0 too */
+            double s = (double)sizes[i] / (double)g->in[a];
+            g->scale[a] = s;
             if (larger && s < common) common = s;
             if (smaller && s > common) common = s;
         }
         for (int i = 0; (larger || smaller) && i < naxes; i++) {
             int64_t a = axes[i];
+            if (g->in[a] == 0) continue;
             g->scale[a] = common;
-            g->out_f[a] = rint(common * (double)g->in[a]);
+            g->out_f[a] = round(common * (double)g->in[a]);
             g->out[a] = (int64_t)g->out_f[a];
         }
     }
@@ -160,7 +161,8 @@ Status resize_geometry(const Node *n, kiln_resize_geom *g, Diag *d)
 
     for (int a = 0; a < rank; a++)
         if (g->in[a] == 0 && g->out[a] > 0)
-            return diag_error(d, ST_INPUT, n, "axis %d is empty and cannot be resized to %lld", a, (long long)g->out[a]);
+            return diag_error(d, ST_INPUT, n, "axis %d is empty and cannot be resized to %lld", a,
+                              (long long)g->out[a]);
     if (!legacy_form(n) && attr_int(n, "antialias", 0) && g->mode != KILN_RS_NEAREST)
         for (int a = 0; a < rank; a++)
             if (g->scale[a] < 1) return diag_unsupported(d, n, "antialias when downsampling is not supported");

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 try:
     import numpy as np
@@ -95,7 +96,12 @@ def numbered(dirpath, prefix):
         files.append(f)
 
 
-def read_tensor(path):
+def read_tensor(path, elem_type=None):
+    """The tensor in a .pb as a NumPy array; elem_type is the model's.
+
+    NumPy has no bfloat16, so bf16 tensors travel as their uint16 bit
+    patterns, both ways: that is how the suite stores most of them (as UINT16
+    tensors), and kiln reads and writes bf16 .npy files the same way."""
     t = onnx.TensorProto()
     try:
         with open(path, "rb") as f:
@@ -108,7 +114,17 @@ def read_tensor(path):
         a = np.array([x.decode("utf-8", "surrogateescape")
                       if isinstance(x, bytes) else str(x) for x in a.flat],
                      dtype=str).reshape(a.shape)
+    if elem_type == onnx.TensorProto.BFLOAT16:
+        if t.data_type == onnx.TensorProto.BFLOAT16:  # to_array made floats
+            a = (a.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+        elif a.dtype != np.uint16:
+            raise BadTest(f"{os.path.basename(path)}: {a.dtype} data for a "
+                          "bfloat16 tensor")
     return a
+
+
+def bf16_to_f32(a):
+    return (a.astype(np.uint32) << 16).view(np.float32)
 
 
 def is_tensor(value_info):
@@ -122,8 +138,11 @@ def fmt_index(shape, flat):
         if shape else "()"
 
 
-def compare(k, expected, actual):
-    """None if actual matches expected, else (reason, detail)."""
+def compare(k, expected, actual, bf16=False):
+    """None if actual matches expected, else (reason, detail).
+
+    With bf16, both hold bfloat16 bit patterns (uint16) and are compared as
+    numbers."""
     if actual.shape != expected.shape:
         return (f"output_{k}: shape {list(actual.shape)}, "
                 f"expected {list(expected.shape)}", "")
@@ -142,10 +161,13 @@ def compare(k, expected, actual):
                     f"got {a[i]!r}, expected {expected.flat[i]!r}")
         return None
     if ek != ak or expected.dtype.itemsize != actual.dtype.itemsize:
-        return (f"output_{k}: dtype {actual.dtype.name}, "
-                f"expected {expected.dtype.name}", "")
+        want = "bfloat16 (as uint16 bits)" if bf16 else expected.dtype.name
+        return f"output_{k}: dtype {actual.dtype.name}, expected {want}", ""
     if expected.size == 0:
         return None
+    if bf16:
+        expected, actual = bf16_to_f32(expected), bf16_to_f32(actual)
+        ek = "f"
     e0, a0 = expected.ravel(), actual.ravel()
     if ek in "fc":
         wide = np.complex128 if ek == "c" else np.float64
@@ -225,12 +247,15 @@ class Runner:
                           f"{len(inputs)} graph inputs")
         if not out_files:
             raise BadTest("no output_0.pb")
-        expected = [read_tensor(f) for f in out_files]
+        out_types = [v.type.tensor_type.elem_type for v in g.output] + \
+            [None] * len(out_files)
+        expected = [read_tensor(f, t) for f, t in zip(out_files, out_types)]
 
         cmd = [self.kiln, "run", model_path]
         for k, (f, vi) in enumerate(zip(in_files, inputs)):
             npy = os.path.join(tmp, f"input_{k}.npy")
-            np.save(npy, read_tensor(f), allow_pickle=False)
+            np.save(npy, read_tensor(f, vi.type.tensor_type.elem_type),
+                    allow_pickle=False)
             cmd += ["--input", f"{vi.name}={npy}"]
         outdir = os.path.join(tmp, "out")
         os.mkdir(outdir)
@@ -266,25 +291,32 @@ class Runner:
                               f"{type(ex).__name__}: {ex}")
             if not isinstance(a, np.ndarray):
                 return Result(test, FAIL, f"output_{k}.npy is not an array")
-            bad = compare(k, e, a)
+            bad = compare(k, e, a,
+                          out_types[k] == onnx.TensorProto.BFLOAT16)
             if bad:
                 return Result(test, FAIL, bad[0], bad[1])
         return Result(test, PASS)
 
     def spawn(self, cmd, cwd, env):
         """(exit status, stderr, timed out); the status is -N for signal N."""
-        with self.lock:
-            if self.stopping:
-                raise BadTest("interrupted")
-            try:
-                p = subprocess.Popen(cmd, cwd=cwd, env=env,
-                                     stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE,
-                                     start_new_session=True)
-            except OSError as e:
-                raise BadTest(f"cannot run {self.kiln}: {e}") from None
-            self.procs.add(p)
+        for attempt in range(3):
+            with self.lock:
+                if self.stopping:
+                    raise BadTest("interrupted")
+                try:
+                    p = subprocess.Popen(cmd, cwd=cwd, env=env,
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE,
+                                         start_new_session=True)
+                    self.procs.add(p)
+                    break
+                except OSError as e:
+                    error = e
+            if attempt < 2:  # ninja may be relinking kiln: wait a moment
+                time.sleep(2)
+        else:
+            raise BadTest(f"cannot run {self.kiln}: {error}")
         try:
             try:
                 _, err = p.communicate(timeout=self.timeout)
@@ -436,7 +468,8 @@ def main():
                       (f": {r.reason}" if r.reason else ""), file=out)
                 if r.status == FAIL and r.detail:
                     for line in r.detail.splitlines():
-                        print(f"        | {line}", file=out)
+                        if line.strip() not in r.reason:
+                            print(f"        | {line}", file=out)
                 out.flush()
     except KeyboardInterrupt:
         runner.stop()

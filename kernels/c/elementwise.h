@@ -9,7 +9,7 @@
  * computed with C's arithmetic or in double, and rounded once when stored.
  *
  * Parameters:
- *   maps (unary, clip, cast)  p = [numel]; f = the op's float attributes
+ *   maps (unary, cast)  p = [numel]; f = the op's float attributes (Clip: see there)
  *   broadcasting (binary, pow, where, n-ary)
  *       p = [nin, rank, dims[rank], strides of input 0 [rank], ...,
  *            strides of input nin-1 [rank]]: element strides, 0 where an input
@@ -24,7 +24,7 @@
 #define KILN_KERNELS_ELEMENTWISE_H
 #include "common.h"
 
-/* ---- dtypes: storage type T, natural type N, load, store ----------------- */
+/* ---- dtypes ----------------------------------------------------------------- */
 
 /* Storage type kiln_ew_t_S, and the natural type kiln_ew_n_S that loads give. */
 #define KILN_EW_TYPE(S, T, N) typedef T kiln_ew_t_##S; typedef N kiln_ew_n_##S;
@@ -260,7 +260,14 @@ static KILN_UNUSED void kiln_ew_rows_init(kiln_ew_rows *w, kiln_ip p, int k0, in
 
 #define KILN_EW_AT(w, k, j) ((w).it.off[k] + (j) * (w).s[k])
 
-/* y = VAL(a, b) with broadcasting; a and b are the inputs' natural values. */
+/* y = VAL(a, b) with broadcasting; a and b are the inputs' natural values.
+ * Rows where both inputs are contiguous (equal shapes) get a plain loop. */
+#define KILN_EW_BC2_ROW(SA, SB, VAL, ia, ib)                                                       \
+    for (j = 0; j < w.n; j++) {                                                                    \
+        kiln_ew_n_##SA a = KILN_EW_LD(SA, A[ia]);                                                  \
+        kiln_ew_n_##SB b = KILN_EW_LD(SB, B[ib]);                                                  \
+        Y[i + j] = VAL;                                                                            \
+    }
 #define KILN_EW_DEF_BC2(fname, SA, SB, D, VAL)                                                     \
     KILN_KERNEL kiln_##fname(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)                       \
     {                                                                                              \
@@ -271,12 +278,13 @@ static KILN_UNUSED void kiln_ew_rows_init(kiln_ew_rows *w, kiln_ip p, int k0, in
         int64_t i, j;                                                                              \
         (void)f;                                                                                   \
         kiln_ew_rows_init(&w, p, 0, 2);                                                            \
-        for (i = 0; i < w.numel; i += w.n, kiln_bc_next(&w.it))                                    \
-            for (j = 0; j < w.n; j++) {                                                            \
-                kiln_ew_n_##SA a = KILN_EW_LD(SA, A[KILN_EW_AT(w, 0, j)]);                         \
-                kiln_ew_n_##SB b = KILN_EW_LD(SB, B[KILN_EW_AT(w, 1, j)]);                         \
-                Y[i + j] = VAL;                                                                    \
-            }                                                                                      \
+        for (i = 0; i < w.numel; i += w.n, kiln_bc_next(&w.it)) {                                  \
+            const int64_t oa = w.it.off[0], ob = w.it.off[1];                                      \
+            if (w.s[0] == 1 && w.s[1] == 1)                                                        \
+                KILN_EW_BC2_ROW(SA, SB, VAL, oa + j, ob + j)                                       \
+            else                                                                                   \
+                KILN_EW_BC2_ROW(SA, SB, VAL, oa + j * w.s[0], ob + j * w.s[1])                     \
+        }                                                                                          \
     }
 
 /* N-ary ops fold their p[0] >= 1 inputs left to right into y, which starts
@@ -415,10 +423,10 @@ static KILN_UNUSED void kiln_ew_rows_init(kiln_ew_rows *w, kiln_ip p, int k0, in
     X(S, Max, max, a > b ? a : b, 0)                                                               \
     X(S, Min, min, a < b ? a : b, 0)
 
-/* Clip: x clamped to [in[1], in[2]]; an omitted bound is f[0] / f[1] for floats
+/* Clip, p = [numel, nin]: x clamped to [in[1], in[2]]; an omitted bound is f[0] / f[1] for floats
  * (the opset < 11 attributes, else -inf / inf) and the type's range for ints. */
 #define KILN_EW_CLIP_BOUND(S, k, attr, range)                                                     \
-    (in[k] ? KILN_EW_LD(S, *(const kiln_ew_t_##S *)in[k])                                          \
+    (p[1] > k && in[k] ? KILN_EW_LD(S, *(const kiln_ew_t_##S *)in[k])                              \
            : KILN_EW_ISF_##S ? (kiln_ew_n_##S)(attr) : (kiln_ew_n_##S)(range))
 #define KILN_EW_DEF_CLIP(S, Op, name, expr)                                                        \
     KILN_KERNEL kiln_clip_##S(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)                      \

@@ -673,9 +673,12 @@ static KILN_UNUSED Status la_quant(const Node *n, LaQuant *q, Diag *d)
                           shape_str(&n->in[2]->shape, sx, sizeof sx), shape_str(s, ss, sizeof ss));
     if (shape_numel(s) == 1) return ST_OK;
     int64_t axis;
-    if (s->rank != 1 || !norm_axis(attr_int(n, "axis", 1), x->rank, &axis) || x->rank == 0)
+    if (s->rank != 1)
         return diag_unsupported(d, n, "scale %s for input %s: only per-tensor and per-axis scales are supported",
                                 shape_str(s, ss, sizeof ss), shape_str(x, sx, sizeof sx));
+    if (x->rank == 0 || !norm_axis(attr_int(n, "axis", 1), x->rank, &axis))
+        return diag_error(d, ST_INPUT, n, "axis %lld is out of range for input %s", (long long)attr_int(n, "axis", 1),
+                          shape_str(x, sx, sizeof sx));
     if (s->dims[0] != x->dims[axis])
         return diag_error(d, ST_INPUT, n, "scale %s does not match axis %lld of %s", shape_str(s, ss, sizeof ss),
                           (long long)axis, shape_str(x, sx, sizeof sx));

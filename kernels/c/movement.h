@@ -458,8 +458,9 @@ KILN_KERNEL kiln_trilu(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 
 /*
  * OneHot: out[o, d, i] = values[idx[o, i] == d] with the indices viewed as
- * [outer, inner] and in[2] = [off, on]. Negative indices count from depth.
- * p: outer, depth, inner, esize, idx_dtype
+ * [outer, inner] and in[2] = [off, on]. Negative indices count from depth
+ * when wrap is set (opset 11), else they are all off.
+ * p: outer, depth, inner, esize, idx_dtype, wrap
  */
 KILN_KERNEL kiln_onehot(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
@@ -470,7 +471,8 @@ KILN_KERNEL kiln_onehot(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
     for (o = 0; o < outer; o++)
         for (dd = 0; dd < depth; dd++)
             for (i = 0; i < inner; i++, y += es) {
-                int64_t x = kiln_mv_wrap(kiln_mv_index(in[0], o * inner + i, p[4]), depth);
+                int64_t x = kiln_mv_index(in[0], o * inner + i, p[4]);
+                x = p[5] ? kiln_mv_wrap(x, depth) : x;
                 kiln_mv_elem(y, v + (x == dd ? es : 0), es);
             }
 }
