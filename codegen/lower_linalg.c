@@ -3,6 +3,7 @@
  * rules; the parameter orders are documented above each kernel. */
 #include "kiln.h"
 #include "../kernels/c/linalg.h"
+#include "../ir/linalg_plan.h"
 
 /* X(enum suffix, kernel suffix, base): the dtypes of KILN_LA_TYPES / KILN_CONV_TYPES. */
 #define CONV_TYPES(X, base) X(F32, f32, base) X(F64, f64, base) X(F16, f16, base)

@@ -7,12 +7,6 @@
 #include "kiln.h"
 #include "../kernels/c/movement.h"
 
-/* Defined beside the shape rules in ir/infer_movement.c. */
-Status movement_slice_plan(const Node *n, int64_t *start, int64_t *step, int64_t *len, Diag *d);
-Status movement_pad_plan(const Node *n, int64_t *begin, int64_t *end, int *mode, Diag *d);
-Status movement_range_plan(const Node *n, int64_t *count, double *start, double *delta, Diag *d);
-Status movement_onehot_plan(const Node *n, int64_t *depth, int64_t *axis, Diag *d);
-
 #define K "movement"
 
 static int64_t esize(const Value *v) { return (int64_t)dtype_size(v->dtype); }

@@ -2,6 +2,7 @@
  * geometry lives in kernels/c/linalg.h (la_*), shared with the lowering. */
 #include "kiln.h"
 #include "../kernels/c/linalg.h"
+#include "linalg_plan.h"
 
 /* The types MatMul, Gemm and Einsum have kernels for (KILN_LA_TYPES). */
 static bool la_type(DType t)

@@ -230,7 +230,6 @@ static Status infer_split(Node *n, Diag *d)
 
 /* Per-axis start and step of Slice, and the output shape; shared with the
  * lowering (codegen/lower_movement.c). Axes not sliced keep start 0, step 1. */
-Status movement_slice_plan(const Node *n, int64_t *start, int64_t *step, int64_t *len, Diag *d);
 Status movement_slice_plan(const Node *n, int64_t *start, int64_t *step, int64_t *len, Diag *d)
 {
     const Shape *s = &n->in[0]->shape;
@@ -400,7 +399,6 @@ static Status infer_tile(Node *n, Diag *d)
 
 /* Pads before (begin) and after (end) each axis, and the mode: 0 constant,
  * 1 reflect, 2 edge; shared with the lowering. */
-Status movement_pad_plan(const Node *n, int64_t *begin, int64_t *end, int *mode, Diag *d);
 Status movement_pad_plan(const Node *n, int64_t *begin, int64_t *end, int *mode, Diag *d)
 {
     const Shape *s = &n->in[0]->shape;
@@ -485,7 +483,6 @@ static Status infer_constant_of_shape(Node *n, Diag *d)
 }
 
 /* Range's element count, start and delta; shared with the lowering. */
-Status movement_range_plan(const Node *n, int64_t *count, double *start, double *delta, Diag *d);
 Status movement_range_plan(const Node *n, int64_t *count, double *start, double *delta, Diag *d)
 {
     DType t = n->in[0]->dtype;
@@ -548,7 +545,6 @@ static Status infer_trilu(Node *n, Diag *d)
 }
 
 /* OneHot's depth and normalised axis; shared with the lowering. */
-Status movement_onehot_plan(const Node *n, int64_t *depth, int64_t *axis, Diag *d);
 Status movement_onehot_plan(const Node *n, int64_t *depth, int64_t *axis, Diag *d)
 {
     int r = n->in[0]->shape.rank;

@@ -181,6 +181,7 @@ static Status infer_resize_op(Node *n, Diag *d)
     if (es != 1 && es != 2 && es != 4 && es != 8)
         return diag_unsupported(d, n, "%s of %s is not supported", op_info[n->op].name, dtype_name(x->dtype));
     Shape s = shape_make(g.rank, g.out);
+    if (shape_numel(&s) < 0) return diag_error(d, ST_INPUT, n, "the output is too large");
     value_set_type(n->out[0], x->dtype, &s);
     return ST_OK;
 }

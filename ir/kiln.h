@@ -246,6 +246,12 @@ extern const InferRule infer_elementwise[], infer_linalg[], infer_pool_norm[],
     infer_reduce[], infer_movement[], infer_resize[];
 InferFn infer_rule(Op op);  /* NULL if the op has no rule yet */
 
+/* Normalised parameters that a shape rule and its lowering share (infer_movement.c). */
+Status movement_slice_plan(const Node *n, int64_t *start, int64_t *step, int64_t *len, Diag *d);
+Status movement_pad_plan(const Node *n, int64_t *begin, int64_t *end, int *mode, Diag *d);
+Status movement_range_plan(const Node *n, int64_t *count, double *start, double *delta, Diag *d);
+Status movement_onehot_plan(const Node *n, int64_t *depth, int64_t *axis, Diag *d);
+
 /* ---- kernel calls and codegen (codegen/) ------------------------------- */
 
 /*
