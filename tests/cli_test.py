@@ -157,6 +157,35 @@ def test_bad_inputs(tmp):
     check("run with wrong input shape: exit 1", rc == 1 and "x" in err, (rc, err))
 
 
+def test_external_data_and_bench(tmp):
+    """Weights in a file beside the model are read; paths leaving the folder are refused."""
+    w = np.arange(6, dtype=np.float32).reshape(2, 3)
+    os.makedirs(f"{tmp}/ext", exist_ok=True)
+    open(f"{tmp}/ext/weights.bin", "wb").write(b"\0" * 8 + w.tobytes())
+
+    def model(location):
+        t = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2, 3],
+                        data_location=TensorProto.EXTERNAL)
+        for k, v in (("location", location), ("offset", "8"), ("length", str(w.nbytes))):
+            t.external_data.add(key=k, value=v)
+        node = helper.make_node("Add", ["x", "w"], ["y"], name="add")
+        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])], [t])
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+    path = save(model("weights.bin"), f"{tmp}/ext/model.onnx")
+    x = np.full((2, 3), 0.5, np.float32)
+    np.save(f"{tmp}/ext/x.npy", x)
+    rc, out, err = kiln("run", path, "--input", f"{tmp}/ext/x.npy", "--output-dir", f"{tmp}/ext/res", "--bench", "20")
+    check("external data: run", rc == 0, err)
+    if rc == 0:
+        check("external data: values", np.array_equal(np.load(f"{tmp}/ext/res/output_0.npy"), x + w))
+        check("--bench prints percentiles and throughput", "median" in out and "inferences/s" in out, out)
+    path = save(model("../weights.bin"), f"{tmp}/ext/escape.onnx")
+    rc, _, err = kiln("compile", path, "-o", f"{tmp}/ext/o")
+    check("external data outside the model's folder: exit 1", rc == 1 and "leaves the model's folder" in err, (rc, err))
+
+
 def main():
     global KILN
     ap = argparse.ArgumentParser()
@@ -165,6 +194,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_module_is_strict_c99(tmp)
         test_bad_inputs(tmp)
+        test_external_data_and_bench(tmp)
     print(f"{results['passed']} passed, {results['failed']} failed")
     return 1 if results["failed"] else 0
 
