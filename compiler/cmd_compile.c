@@ -18,10 +18,14 @@ static const char compile_usage[] =
     "  --dim NAME=VALUE       give a symbolic input dimension a value\n"
     "  --bind NAME=FILE.npy   specialise an input to a value known now (shape tensors);\n"
     "                         the module checks at run time that it gets that value\n"
+    "  -O0, -O1, -O2          optimisation level (default -O2)\n"
+    "  --passes a,b,c         run exactly these passes instead (or 'none')\n"
+    "  --list-passes          print the passes and each level's pipeline, and exit\n"
     "  --dump-ir              print the IR after the pipeline to stderr\n"
-    "  --dump-ir-after=PASS   print the IR after PASS ('import', a pass, or 'all')\n"
+    "  --dump-ir-after=PASS   write the IR after PASS ('import', a pass, or 'all') to\n"
+    "                         OUTDIR/NAME.NN.PASS.kir, one file per pass\n"
     "  --verify-each          check the IR's invariants after every pass\n"
-    "  --list-passes          print the passes and exit\n"
+    "  --time-passes          print each pass's time and node counts before and after\n"
     "  -MD -MF DEPFILE        write a Make-style depfile for build systems\n";
 
 static Status write_depfile(const CompileOptions *o, Diag *d)
@@ -36,7 +40,7 @@ static Status write_depfile(const CompileOptions *o, Diag *d)
 
 int cmd_compile(int argc, char **argv)
 {
-    CompileOptions o = {.name = "model", .target = "c"};
+    CompileOptions o = {.name = "model", .target = "c", .level = 2};
     Diag d = {0};
     bool md = false;
     for (int i = 0; i < argc && !d.status; i++) {
@@ -47,6 +51,11 @@ int cmd_compile(int argc, char **argv)
         }
         if (strcmp(a, "--list-passes") == 0) {
             for (int p = 0; p < npasses; p++) printf("%-16s %s\n", passes[p].name, passes[p].help);
+            for (int level = 0; level <= 2; level++) {
+                printf("\n-O%d:", level);
+                for (const char *const *p = pipeline_for_level(level); *p; p++) printf(" %s", *p);
+            }
+            printf("\n");
             return 0;
         }
         if (parse_common_option(argc, argv, &i, &o, &d)) continue;
@@ -65,14 +74,14 @@ int cmd_compile(int argc, char **argv)
     }
     Graph *g = NULL;
     CodegenOptions co = {.name = o.name, .outdir = o.outdir, .source = o.model};
+    if (o.outdir && mkdir(o.outdir, 0777) != 0 && errno != EEXIST) {
+        diag_error(&d, ST_INPUT, NULL, "cannot create '%s': %s", o.outdir, strerror(errno));
+        goto fail;
+    }
     if (load_model(o.model, &g, &d) || specialise_inputs(g, &o, &d) || run_pipeline(g, &o, &d)) goto fail;
     if (o.dump_ir) graph_print(g, stderr);
     if (o.outdir) {
-        if (mkdir(o.outdir, 0777) != 0 && errno != EEXIST) {
-            diag_error(&d, ST_INPUT, NULL, "cannot create '%s': %s", o.outdir, strerror(errno));
-            goto fail;
-        }
-        if (codegen_c(g, &co, &d)) goto fail;
+        if (require_codegen_passes(g, &d) || codegen_c(g, &co, &d)) goto fail;
         if (o.depfile && write_depfile(&o, &d)) goto fail;
     }
     graph_free(g);

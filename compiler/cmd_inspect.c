@@ -5,7 +5,7 @@
 
 int cmd_inspect(int argc, char **argv)
 {
-    CompileOptions o = {.name = "model", .target = "c"};
+    CompileOptions o = {.name = "model", .target = "c", .level = 2};
     Diag d = {0};
     for (int i = 0; i < argc && !d.status; i++) {
         if (strcmp(argv[i], "--help") == 0) {

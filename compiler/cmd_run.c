@@ -22,7 +22,8 @@ static const char run_usage[] =
     "  --bench N              also time N runs: latency percentiles and throughput;\n"
     "                         inputs not given are filled with seeded random values\n"
     "  --keep                 keep the temporary module and print its folder\n"
-    "  --target, --name, --dim, --bind, --dump-ir, --dump-ir-after, --verify-each:\n"
+    "  -O0/-O1/-O2, --passes, --dim, --bind, --dump-ir, --dump-ir-after, --verify-each,\n"
+    "  --time-passes:\n"
     "                         as for kiln compile\n";
 
 typedef struct {
@@ -220,7 +221,7 @@ static void remove_dir(const char *dir)
 
 int cmd_run(int argc, char **argv)
 {
-    CompileOptions o = {.name = "model", .target = "c"};
+    CompileOptions o = {.name = "model", .target = "c", .level = 2};
     Diag d = {0};
     InputArg inputs[256];
     int ninputs = 0, bench = 0;
@@ -266,7 +267,7 @@ int cmd_run(int argc, char **argv)
     }
     made_dir = true;
     CodegenOptions co = {.name = "model", .outdir = dir, .source = o.model};
-    if (codegen_c(g, &co, &d) || build_and_run(g, dir, bench, &d) || write_outputs(g, dir, outdir, &d)) goto done;
+    if (require_codegen_passes(g, &d) || codegen_c(g, &co, &d) || build_and_run(g, dir, bench, &d) || write_outputs(g, dir, outdir, &d)) goto done;
 done:
     if (made_dir && keep) fprintf(stderr, "kiln run: module kept in %s\n", dir);
     else if (made_dir && d.status != ST_INTERNAL) remove_dir(dir);

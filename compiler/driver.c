@@ -1,6 +1,8 @@
 /* driver.c — the steps kiln compile and kiln run share. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kiln.h"
 
@@ -52,27 +54,87 @@ Status specialise_inputs(Graph *g, const CompileOptions *o, Diag *d)
     return ST_OK;
 }
 
-static Status dump(const Graph *g, const CompileOptions *o, const char *pass, Diag *d)
+/* Write the IR after a step to OUTDIR/NAME.NN.STEP.kir when asked for. */
+static Status dump(const Graph *g, const CompileOptions *o, int step, const char *pass, Diag *d)
 {
     if (!o->dump_after || (strcmp(o->dump_after, "all") != 0 && strcmp(o->dump_after, pass) != 0)) return ST_OK;
-    fprintf(stderr, "# IR after %s\n", pass);
-    graph_print(g, stderr);
-    (void)d;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%02d.%s.kir", o->outdir ? o->outdir : ".", o->name, step, pass);
+    FILE *f = fopen(path, "w");
+    if (!f) return diag_error(d, ST_INPUT, NULL, "cannot write '%s': %s", path, strerror(errno));
+    graph_print(g, f);
+    return fclose(f) == 0 ? ST_OK : diag_error(d, ST_INPUT, NULL, "cannot write '%s'", path);
+}
+
+/* The passes to run: --passes if given, else the level's pipeline. */
+static Status pipeline(const CompileOptions *o, const Pass **list, int *count, Diag *d)
+{
+    *count = 0;
+    if (!o->pass_list) {
+        for (const char *const *p = pipeline_for_level(o->level); *p; p++) list[(*count)++] = pass_find(*p);
+        return ST_OK;
+    }
+    if (strcmp(o->pass_list, "none") == 0) return ST_OK;
+    for (const char *p = o->pass_list; *p;) {
+        size_t len = strcspn(p, ",");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)len, p);
+        const Pass *pass = pass_find(name);
+        if (!pass) return diag_error(d, ST_USAGE, NULL, "--passes: no pass named '%s' (see kiln compile --list-passes)", name);
+        if (*count == 64) return diag_error(d, ST_USAGE, NULL, "--passes: too many passes");
+        list[(*count)++] = pass;
+        p += len + (p[len] == ',');
+    }
     return ST_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int live_nodes(const Graph *g)
+{
+    int n = 0;
+    for (int i = 0; i < g->nnodes; i++) n += !g->nodes[i]->dead;
+    return n;
 }
 
 Status run_pipeline(Graph *g, const CompileOptions *o, Diag *d)
 {
+    const Pass *list[64];
+    int count;
+    if (pipeline(o, list, &count, d)) return d->status;
     if (o->dump_after && strcmp(o->dump_after, "all") != 0 && strcmp(o->dump_after, "import") != 0 &&
         !pass_find(o->dump_after))
         return diag_error(d, ST_USAGE, NULL, "--dump-ir-after=%s: no such pass (see kiln compile --list-passes)", o->dump_after);
-    if (dump(g, o, "import", d)) return d->status;
-    for (int i = 0; i < npasses; i++) {
-        if (passes[i].run(g, d)) return d->status;
+    if (dump(g, o, 0, "import", d)) return d->status;
+    if (o->time_passes) fprintf(stderr, "%-16s %10s %8s %8s\n", "pass", "ms", "nodes", "after");
+    double total = 0;
+    for (int i = 0; i < count; i++) {
+        int before = live_nodes(g);
+        double t0 = now_ms();
+        Status st = list[i]->run(g, d);
+        double ms = now_ms() - t0;
+        total += ms;
+        if (o->time_passes) fprintf(stderr, "%-16s %10.3f %8d %8d\n", list[i]->name, ms, before, live_nodes(g));
+        if (st) return st;
         if (o->verify_each && graph_verify(g, d)) return d->status;
-        if (dump(g, o, passes[i].name, d)) return d->status;
+        if (dump(g, o, i + 1, list[i]->name, d)) return d->status;
     }
+    if (o->time_passes) fprintf(stderr, "%-16s %10.3f %8s %8d\n", "total", total, "", live_nodes(g));
     return ST_OK;
+}
+
+/* Codegen needs every value typed and placed, whatever --passes chose. */
+Status require_codegen_passes(Graph *g, Diag *d)
+{
+    bool typed = true;
+    for (int i = 0; i < g->nvalues; i++) typed = typed && g->values[i]->typed;
+    if (!typed && pass_infer_shapes(g, d)) return d->status;
+    return g->workspace_size < 0 ? pass_plan_memory(g, d) : ST_OK;
 }
 
 int report(const char *file, const Diag *d)

@@ -16,6 +16,9 @@ int parse_common_option(int argc, char **argv, int *i, CompileOptions *o, Diag *
     else if (TAKES("--dump-ir-after")) o->dump_after = val;
     else if (strcmp(a, "--dump-ir") == 0) o->dump_ir = true;
     else if (strcmp(a, "--verify-each") == 0) o->verify_each = true;
+    else if (strcmp(a, "--time-passes") == 0) o->time_passes = true;
+    else if (strcmp(a, "-O0") == 0 || strcmp(a, "-O1") == 0 || strcmp(a, "-O2") == 0) o->level = a[2] - '0';
+    else if (TAKES("--passes")) o->pass_list = val;
     else if (TAKES("--dim")) {
         const char *eq = val ? strchr(val, '=') : NULL;
         char *end;

@@ -4,7 +4,7 @@
 #include "kiln.h"
 
 /* Attribute values above this are rejected, so geometry products stay far from overflow. */
-#define BIG ((int64_t)1 << 31)
+#define ATTR_MAX ((int64_t)1 << 31)
 
 static Status need_float(Node *n, int k, Diag *d)
 {
@@ -44,7 +44,7 @@ static void set_out(Node *n, int k, DType t, const Shape *s)
 
 /* ---- pooling ----------------------------------------------------------- */
 
-/* An ints attribute of nk values (default def for each), each in [lo, BIG). */
+/* An ints attribute of nk values (default def for each), each in [lo, ATTR_MAX). */
 static Status pool_ints(Node *n, const char *name, int nk, int64_t def, int64_t lo, int64_t *out, Diag *d)
 {
     const int64_t *v;
@@ -53,7 +53,7 @@ static Status pool_ints(Node *n, const char *name, int nk, int64_t def, int64_t 
         return diag_error(d, ST_INPUT, n, "attribute %s has %d values, expected %d", name, c, nk);
     for (int i = 0; i < nk; i++) {
         out[i] = c >= 0 ? v[i] : def;
-        if (out[i] < lo || out[i] >= BIG)
+        if (out[i] < lo || out[i] >= ATTR_MAX)
             return diag_error(d, ST_INPUT, n, "attribute %s[%d] = %lld is out of range", name, i, (long long)out[i]);
     }
     return ST_OK;

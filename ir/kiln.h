@@ -322,6 +322,8 @@ typedef struct {
 extern const Pass passes[];
 extern const int npasses;
 const Pass *pass_find(const char *name);
+/* The pass names of -O0, -O1, -O2, ending in NULL. */
+const char *const *pipeline_for_level(int level);
 
 /* True if n can run at compile time: a lowering exists and its inputs are known. */
 bool node_is_foldable(const Node *n);
@@ -355,9 +357,12 @@ typedef struct {
     const char *outdir;
     const char *name;               /* C identifier of the module */
     const char *target;             /* "c" */
-    const char *dump_after;         /* pass name, "all", or NULL */
+    const char *dump_after;         /* pass name, "all", or NULL: write IR files after it */
     bool dump_ir;                   /* print the IR after the pipeline */
     bool verify_each;
+    bool time_passes;               /* print a table of time and node counts per pass */
+    int level;                      /* -O0, -O1, -O2 */
+    const char *pass_list;          /* --passes a,b,c (or "none"): replaces the level's pipeline */
     const char *depfile;            /* -MD -MF */
     int nbind;
     struct { const char *name; const char *file; } bind[MAX_BINDINGS];   /* --bind NAME=FILE.npy */
@@ -369,6 +374,7 @@ typedef struct {
 Status load_model(const char *path, Graph **out, Diag *d);
 Status specialise_inputs(Graph *g, const CompileOptions *o, Diag *d);
 Status run_pipeline(Graph *g, const CompileOptions *o, Diag *d);
+Status require_codegen_passes(Graph *g, Diag *d);
 /* Print "FILE: error: MSG" (with "unsupported" where it applies) and return the exit code. */
 int report(const char *file, const Diag *d);
 

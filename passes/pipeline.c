@@ -1,4 +1,5 @@
-/* pipeline.c — the pass table, and the pipeline: a plain ordered list. */
+/* pipeline.c — the pass table, and the pipelines: plain ordered lists, one
+ * per optimisation level. */
 #include <string.h>
 
 #include "kiln.h"
@@ -10,6 +11,16 @@ const Pass passes[] = {
     {"plan-memory", "pack intermediate tensors into one workspace by lifetime", pass_plan_memory},
 };
 const int npasses = sizeof passes / sizeof *passes;
+
+/* Code generation needs types first and a memory plan last, at every level. */
+static const char *const level0[] = {"infer-shapes", "plan-memory", NULL};
+static const char *const level1[] = {"infer-shapes", "fold-constants", "eliminate-dead", "plan-memory", NULL};
+static const char *const level2[] = {"infer-shapes", "fold-constants", "eliminate-dead", "plan-memory", NULL};
+
+const char *const *pipeline_for_level(int level)
+{
+    return level <= 0 ? level0 : level == 1 ? level1 : level2;
+}
 
 const Pass *pass_find(const char *name)
 {
