@@ -270,7 +270,8 @@ Status codegen_c(const Graph *g, const CodegenOptions *o, Diag *d)
 
     buf_printf(b, "\n/* ---- weights ---- */\n");
     for (int i = 0; i < g->nvalues; i++)
-        if (g->values[i]->kind == VAL_CONST || g->values[i]->bound) emit_const(&e, g->values[i]);
+        if (g->values[i]->kind == VAL_CONST || (g->values[i]->bound && value_bytes(g->values[i])))
+            emit_const(&e, g->values[i]);
 
     buf_printf(b, "\n/* ---- kernel parameters ---- */\n");
     for (int i = 0; i < g->nnodes; i++) emit_params(&e, g->nodes[i], &calls[i]);

@@ -2,9 +2,6 @@
 #include "kiln.h"
 #include "../kernels/c/reduce.h"
 
-/* Defined in ir/infer_reduce.c (belongs in kiln.h's shape-rule section). */
-Status reduce_axes(const Node *n, bool mask[KILN_MAX_RANK], Diag *d);
-
 /* Kernel choice by dtype: each family's instantiations are listed in reduce.h. */
 #define CASE(dt, base, sfx) \
     case KILN_DTYPE_##dt: KC_KERNEL(kc, "reduce", base##_##sfx); return ST_OK;

@@ -4,9 +4,6 @@
 #include "kiln.h"
 #include "../kernels/c/resize.h"
 
-/* Defined in ir/infer_resize.c (belongs in kiln.h's shape-rule section). */
-Status resize_geometry(const Node *n, kiln_resize_geom *g, Diag *d);
-
 /* Kernels that only move elements come per element size. */
 #define BY_SIZE(base, size)                                                   \
     switch (size) {                                                           \

@@ -60,7 +60,7 @@ static Status resize_modes(const Node *n, kiln_resize_geom *g, Diag *d)
  * per-axis scale, out_f and crop (see kiln_resize_geom). Shared with
  * codegen/lower_resize.c, which packs it into kernel parameters.
  */
-Status resize_geometry(const Node *n, kiln_resize_geom *g, Diag *d)
+Status resize_geometry(const Node *n, struct kiln_resize_geom *g, Diag *d)
 {
     const Shape *xs = &n->in[0]->shape;
     int rank = xs->rank, naxes = rank, nscales = 0, nsizes = 0;

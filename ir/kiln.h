@@ -246,11 +246,14 @@ extern const InferRule infer_elementwise[], infer_linalg[], infer_pool_norm[],
     infer_reduce[], infer_movement[], infer_resize[];
 InferFn infer_rule(Op op);  /* NULL if the op has no rule yet */
 
-/* Normalised parameters that a shape rule and its lowering share (infer_movement.c). */
+/* Normalised parameters that a shape rule and its lowering share. */
 Status movement_slice_plan(const Node *n, int64_t *start, int64_t *step, int64_t *len, Diag *d);
 Status movement_pad_plan(const Node *n, int64_t *begin, int64_t *end, int *mode, Diag *d);
 Status movement_range_plan(const Node *n, int64_t *count, double *start, double *delta, Diag *d);
 Status movement_onehot_plan(const Node *n, int64_t *depth, int64_t *axis, Diag *d);
+Status reduce_axes(const Node *n, bool mask[KILN_MAX_RANK], Diag *d);        /* infer_reduce.c */
+struct kiln_resize_geom;                                                     /* kernels/c/resize.h */
+Status resize_geometry(const Node *n, struct kiln_resize_geom *g, Diag *d);  /* infer_resize.c */
 
 /* ---- kernel calls and codegen (codegen/) ------------------------------- */
 

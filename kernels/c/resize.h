@@ -35,7 +35,7 @@ enum {                                                   /* nearest_mode */
  * tensor's dtype (little-endian bytes), for the nearest kernels.
  * Scratch: sum(out) * sizeof(kiln_rs_tap) bytes.
  */
-typedef struct {
+typedef struct kiln_resize_geom {
     int rank, mode, coord, nearest, exclude_outside;
     int64_t extrap_bits;
     int64_t in[KILN_KMAX_RANK], out[KILN_KMAX_RANK];
