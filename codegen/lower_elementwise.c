@@ -67,9 +67,8 @@ static Status pick(const Node *n, KernelCall *kc, Op op, const char *base, DType
     return diag_unsupported(d, n, "no %s kernel for %s", op_info[op].name, dtype_name(a));
 }
 
-/* As in ir/infer_elementwise.c: an input's shape for broadcasting. Before opset 7, a binary op with
- * broadcast=1 and axis lines input 1 up with input 0 from that axis (not
- * from the right), and PRelu's 1-D slope is per channel (axis 1). */
+/* Input k's shape for broadcasting: as in ir/infer_elementwise.c, which
+ * explains the rules before opset 7. */
 static Shape bcast_shape(const Node *n, int k)
 {
     Shape s = n->in[k]->shape;

@@ -26,9 +26,17 @@ static unsigned op_types(Op op)
     case OP_Pow: return TF | TS; /* of the base; i32 and i64 only, checked in infer_pow */
     case OP_BitShift: return TU;
     case OP_Not: case OP_And: case OP_Or: case OP_Xor: return TB;
-    case OP_Equal: case OP_Identity: case OP_Where: case OP_Cast: case OP_CastLike: return TALL;
+    case OP_Equal: case OP_Identity: return TALL;
     default: return TF;
     }
+}
+
+/* An empty name can still stand for a required input in the middle of the list. */
+static Status required(const Node *n, Diag *d)
+{
+    for (int k = 0; k < op_info[n->op].min_in; k++)
+        if (!n->in[k]) return diag_error(d, ST_INPUT, n, "input %d is required but empty", k);
+    return ST_OK;
 }
 
 static Status check_type(const Node *n, int k, unsigned allowed, Diag *d)
@@ -91,7 +99,8 @@ static void set_out(Node *n, int k, DType t, const Shape *s)
 /* Unary ops: the output is the input's type and shape. */
 static Status infer_unary(Node *n, Diag *d)
 {
-    Status st = check_type(n, 0, op_types(n->op), d);
+    Status st = required(n, d);
+    if (!st) st = check_type(n, 0, op_types(n->op), d);
     if (st) return st;
     set_out(n, 0, n->in[0]->dtype, &n->in[0]->shape);
     return ST_OK;
@@ -114,7 +123,8 @@ static Status infer_celu(Node *n, Diag *d)
 /* IsNaN, IsInf: floats to bool. */
 static Status infer_pred(Node *n, Diag *d)
 {
-    Status st = check_type(n, 0, TF, d);
+    Status st = required(n, d);
+    if (!st) st = check_type(n, 0, TF, d);
     if (st) return st;
     set_out(n, 0, KILN_DTYPE_BOOL, &n->in[0]->shape);
     return ST_OK;
@@ -135,21 +145,25 @@ static Status cast_to(Node *n, DType to, Diag *d)
 
 static Status infer_cast(Node *n, Diag *d)
 {
+    if (required(n, d)) return d->status;
     int64_t to = attr_int(n, "to", -1);
     if (!attr_get(n, "to")) return diag_error(d, ST_INPUT, n, "attribute 'to' is missing");
-    if (to <= 0 || to >= KILN_DTYPE_COUNT_) return diag_unsupported(d, n, "cast to element type %lld is not supported", (long long)to);
+    if (to <= 0 || to >= KILN_DTYPE_COUNT_)
+        return diag_unsupported(d, n, "cast to element type %lld is not supported", (long long)to);
     return cast_to(n, (DType)to, d);
 }
 
 static Status infer_castlike(Node *n, Diag *d)
 {
+    if (required(n, d)) return d->status;
     return cast_to(n, n->in[1]->dtype, d);
 }
 
 /* Clip: bounds are optional scalar inputs from opset 11, attributes before. */
 static Status infer_clip(Node *n, Diag *d)
 {
-    Status st = check_type(n, 0, TN, d);
+    Status st = required(n, d);
+    if (!st) st = check_type(n, 0, TN, d);
     for (int k = 1; k <= 2 && !st; k++) {
         if (!has_input(n, k)) continue;
         st = same_type(n, 0, k, d);
@@ -168,8 +182,8 @@ static Status const_scalar(const Node *n, int k, double *v, Diag *d)
 {
     const Value *in = n->in[k];
     if (!value_is_const(in) && !(in->kind == VAL_INPUT && in->data))
-        return diag_unsupported(d, n, "input %d ('%s') must be known at compile time (give its value with --bind %s=FILE.npy)",
-                                k, in->name, in->name);
+        return diag_unsupported(d, n, "input %d ('%s') must be known at compile time "
+                                      "(give its value with --bind %s=FILE.npy)", k, in->name, in->name);
     int cnt = const_f64s(n, k, v, 1, d);
     if (cnt < 0) return ST_INPUT;
     if (cnt != 1) return diag_error(d, ST_INPUT, n, "input %d must be a scalar", k);
@@ -180,7 +194,8 @@ static Status const_scalar(const Node *n, int k, double *v, Diag *d)
  * mode (opset 12's third input) is random unless the ratio is 0. */
 static Status infer_dropout(Node *n, Diag *d)
 {
-    Status st = check_type(n, 0, TF, d);
+    Status st = required(n, d);
+    if (!st) st = check_type(n, 0, TF, d);
     if (st) return st;
     if (has_input(n, 2)) {
         double training, ratio = 0.5;
@@ -193,7 +208,7 @@ static Status infer_dropout(Node *n, Diag *d)
     }
     set_out(n, 0, n->in[0]->dtype, &n->in[0]->shape);
     if (n->nout > 1 && n->out[1]) {
-        if (n->opset < 10) return diag_unsupported(d, n, "the mask output of Dropout before opset 10 is not supported");
+        if (n->opset < 10) return diag_unsupported(d, n, "Dropout's mask output before opset 10 is not supported");
         set_out(n, 1, KILN_DTYPE_BOOL, &n->in[0]->shape);
     }
     return ST_OK;
@@ -208,7 +223,8 @@ static bool is_compare(Op op)
 static Status infer_binary(Node *n, Diag *d)
 {
     Shape s;
-    Status st = same_type(n, 0, 1, d);
+    Status st = required(n, d);
+    if (!st) st = same_type(n, 0, 1, d);
     if (!st) st = check_type(n, 0, op_types(n->op), d);
     if (!st) st = broadcast(n, 0, 1, &s, d);
     if (st) return st;
@@ -220,6 +236,7 @@ static Status infer_mod(Node *n, Diag *d)
 {
     int64_t fmod_ = attr_int(n, "fmod", 0);
     if (fmod_ != 0 && fmod_ != 1) return diag_error(d, ST_INPUT, n, "fmod must be 0 or 1, not %lld", (long long)fmod_);
+    if (required(n, d)) return d->status;
     if (fmod_ == 0 && dtype_is_float(n->in[0]->dtype))
         return diag_error(d, ST_INPUT, n, "Mod of floating-point inputs requires fmod=1");
     return infer_binary(n, d);
@@ -237,6 +254,7 @@ static Status infer_bitshift(Node *n, Diag *d)
 static Status infer_pow(Node *n, Diag *d)
 {
     Shape s;
+    if (required(n, d)) return d->status;
     DType b = n->in[0]->dtype;
     Status st = check_type(n, 1, TN, d);
     if (!st && !dtype_is_float(b) && b != KILN_DTYPE_I32 && b != KILN_DTYPE_I64)
@@ -265,6 +283,7 @@ static Status infer_prelu(Node *n, Diag *d)
 static Status infer_where(Node *n, Diag *d)
 {
     Shape s;
+    if (required(n, d)) return d->status;
     DType t = n->in[1]->dtype;
     Status st = same_type(n, 1, 2, d);
     if (!st && n->in[0]->dtype != KILN_DTYPE_BOOL)

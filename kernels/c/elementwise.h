@@ -9,12 +9,13 @@
  * computed with C's arithmetic or in double, and rounded once when stored.
  *
  * Parameters:
- *   maps (unary, cast)  p = [numel]; f = the op's float attributes (Clip: see there)
+ *   maps (unary, cast)  p = [numel]; f = the op's float attributes
+ *   clip  p = [numel, nin]; f = [min, max] for omitted bounds
  *   broadcasting (binary, pow, where, n-ary)
  *       p = [nin, rank, dims[rank], strides of input 0 [rank], ...,
  *            strides of input nin-1 [rank]]: element strides, 0 where an input
  *       is broadcast; rank >= 1; the output is dense. f: Mod's fmod flag.
- *   kiln_copy (Identity, Dropout)  p = [bytes, numel of the mask output or -1]
+ *   kiln_identity (Identity, Dropout)  p = [bytes, numel of the mask output or -1]
  *
  * Integer arithmetic wraps (it goes through uint64_t, so there is no signed
  * overflow); integer division and remainder by zero give 0; float to integer
@@ -318,8 +319,8 @@ static KILN_UNUSED void kiln_ew_rows_init(kiln_ew_rows *w, kiln_ip p, int k0, in
 
 /* ---- op lists: X(S, Op, name, expression) --------------------------------------- */
 
-/* Unary on floats: x is float (double for f64); f: attributes in the order
- * the lowering documents. */
+/* Unary on floats: x is float (double for f64); f holds the attributes
+ * noted beside a row, in that order. */
 #define KILN_EW_UNARY_F(X, S)                                                                      \
     X(S, Abs, abs, fabs(x))                                                                        \
     X(S, Neg, neg, -x)                                                                             \
