@@ -354,7 +354,7 @@ static Status import_node(Importer *im, const Onnx__NodeProto *np, int index)
         return diag_unsupported(im->d, NULL, "node '%s' (%s): operators of domain '%s' are not supported", name,
                                 np->op_type, domain);
     Op op = op_from_name(np->op_type);
-    if (op == OP_COUNT_)
+    if (op == OP_COUNT_ || op_info[op].kiln_only)
         return diag_unsupported(im->d, NULL, "node '%s' (%s): unsupported operator %s", name, np->op_type, np->op_type);
     tmp.op = op;
     const OpInfo *info = &op_info[op];

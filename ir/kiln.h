@@ -84,7 +84,9 @@ float bf16_to_f32(uint16_t h);
 
 typedef enum {
 #define OP(name, ...) OP_##name,
+#define KOP OP
 #include "ops.def"
+#undef KOP
 #undef OP
     OP_COUNT_
 } Op;
@@ -95,6 +97,7 @@ typedef struct {
     int min_in, max_in;   /* max V: unbounded */
     int min_out, max_out;
     const char *attrs;    /* "name:kind ..." */
+    bool kiln_only;       /* a KOP row: not an ONNX operator */
 } OpInfo;
 #undef V
 extern const OpInfo op_info[OP_COUNT_];

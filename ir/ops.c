@@ -5,8 +5,10 @@
 
 #define V (-1)
 const OpInfo op_info[OP_COUNT_] = {
-#define OP(name, min_in, max_in, min_out, max_out, attrs) [OP_##name] = {#name, min_in, max_in, min_out, max_out, attrs},
+#define OP(name, min_in, max_in, min_out, max_out, attrs) [OP_##name] = {#name, min_in, max_in, min_out, max_out, attrs, false},
+#define KOP(name, min_in, max_in, min_out, max_out, attrs) [OP_##name] = {#name, min_in, max_in, min_out, max_out, attrs, true},
 #include "ops.def"
+#undef KOP
 #undef OP
 };
 #undef V

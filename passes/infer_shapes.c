@@ -40,20 +40,6 @@ static Status check_static(const Graph *g, Diag *d)
     return ST_OK;
 }
 
-/* Opset <= 6 broadcasting: B's shape matches A's starting at 'axis'. kiln
- * handles the case NumPy's rules also cover: B aligned with A's last axes. */
-static Status check_legacy_broadcast(const Node *n, Diag *d)
-{
-    const Attr *axis = attr_get(n, "axis");
-    if (!attr_get(n, "broadcast") || !axis || n->nin != 2 || !n->in[0] || !n->in[1]) return ST_OK;
-    int ra = n->in[0]->shape.rank, rb = n->in[1]->shape.rank;
-    int64_t ax = axis->i < 0 ? axis->i + ra : axis->i;
-    if (attr_int(n, "broadcast", 0) && ax != ra - rb)
-        return diag_unsupported(d, n, "legacy broadcast of a rank-%d operand at axis %lld of rank %d is not supported",
-                                rb, (long long)axis->i, ra);
-    return ST_OK;
-}
-
 Status pass_infer_shapes(Graph *g, Diag *d)
 {
     if (check_static(g, d)) return d->status;
@@ -65,7 +51,7 @@ Status pass_infer_shapes(Graph *g, Diag *d)
         for (int k = 0; k < n->nin; k++)
             if (n->in[k] && !n->in[k]->typed)
                 return diag_error(d, ST_INTERNAL, n, "input '%s' has no type before its use", n->in[k]->name);
-        if (check_legacy_broadcast(n, d) || rule(n, d)) return d->status;
+        if (rule(n, d)) return d->status;
         for (int k = 0; k < n->nout; k++) {
             Value *v = n->out[k];
             if (!v) continue;
