@@ -7,7 +7,8 @@
 
 Status eval_node(Graph *g, Node *n, Diag *d)
 {
-    KernelCall kc = {0};
+    /* the compiler's copy of the fast kernels is not built for the target CPU */
+    KernelCall kc = {.reference = true};
     Status st = lower_node(n, &kc, d);
     if (st) {
         kc_free(&kc);
@@ -25,6 +26,7 @@ Status eval_node(Graph *g, Node *n, Diag *d)
         Value *v = n->out[k];
         if (!v) continue;
         size_t bytes = value_bytes(v);
+        if ((st = mem_reserve(bytes, n, "folding its output", d))) goto done;
         void *p = arena_alloc(g->arena, bytes ? bytes : 1);
         if (!p) {
             st = diag_error(d, ST_INPUT, n, "out of memory while folding constants");

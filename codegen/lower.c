@@ -4,7 +4,7 @@
 #include "kiln.h"
 
 static const LowerRule *const lower_tables[] = {
-    lower_elementwise, lower_linalg, lower_pool_norm, lower_reduce, lower_movement, lower_resize,
+    lower_elementwise, lower_linalg, lower_pool_norm, lower_reduce, lower_movement, lower_resize, lower_fused,
 };
 
 LowerFn lower_rule(Op op)
@@ -63,5 +63,7 @@ void kc_free(KernelCall *kc)
 {
     free(kc->p);
     free(kc->f);
+    free(kc->source);
+    free(kc->packed);
     *kc = (KernelCall){0};
 }

@@ -1,8 +1,11 @@
 /* lower_linalg.c — kernel choice and parameters for the linalg operators.
  * The geometry comes from kernels/c/linalg.h (la_*), shared with the shape
  * rules; the parameter orders are documented above each kernel. */
+#include <stdlib.h>
+
 #include "kiln.h"
 #include "../kernels/c/linalg.h"
+#include "../kernels/c/gemm.h"
 #include "../ir/linalg_plan.h"
 
 /* X(enum suffix, kernel suffix, base): the dtypes of KILN_LA_TYPES / KILN_CONV_TYPES. */
@@ -27,11 +30,118 @@ PICK(LA_TYPES, einsum)
 PICK(CONV_TYPES, conv)
 PICK(CONV_TYPES, convtranspose)
 
+/* ---- fast paths (kernels/c/gemm.h): fp32 for the --cpu target ----------
+ * Taken when generating a module for a CPU (codegen_cpu), never for constant
+ * folding (kc->reference): the compiler's own copy of gemm.h is not built for
+ * the target's tile. A constant operand is packed here, once, into the panels
+ * the target's micro-kernel reads, and replaces the weight in the module. */
+
+static bool fast_ok(const Node *n, const KernelCall *kc)
+{
+    return !kc->reference && codegen_cpu && n->in[0]->dtype == KILN_DTYPE_F32;
+}
+
+static float *pack_alloc(KernelCall *kc, int k, int64_t count)
+{
+    kc->packed_in = k + 1;
+    kc->npacked = count;
+    kc->packed = calloc((size_t)(count ? count : 1), sizeof *kc->packed);
+    return kc->packed;
+}
+
+static void gemm_scratch(KernelCall *kc, int64_t N, bool ap, bool bp)
+{
+    const CpuTarget *c = codegen_cpu;
+    kc->scratch = (int64_t)c->threads * kiln_sgemm_scratch(N, ap, bp, c->mr, c->nr) * (int64_t)sizeof(float);
+}
+
+/* A [M,K] operand (strides rs, cs) packed in MR panels, or B [K,N] in NR panels. */
+static Status pack_operand(const Node *n, KernelCall *kc, int k, bool as_a, int64_t rows, int64_t cols,
+                           int64_t rs, int64_t cs, Diag *d)
+{
+    const CpuTarget *c = codegen_cpu;
+    int64_t K = as_a ? cols : rows, P = as_a ? kiln_gemm_round_up(rows, c->mr) : kiln_gemm_round_up(cols, c->nr);
+    float *dst = pack_alloc(kc, k, P * K);
+    if (!dst) return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
+    if (as_a) kiln_sgemm_pack_a(dst, n->in[k]->data, rs, cs, rows, 0, P, 0, K, c->mr);
+    else kiln_sgemm_pack_b(dst, n->in[k]->data, rs, cs, cols, 0, P, 0, K, c->nr);
+    return ST_OK;
+}
+
+static bool unbatched(const int64_t *st, int r)
+{
+    for (int i = 0; i < r; i++)
+        if (st[i]) return false;
+    return true;
+}
+
+static Status lower_matmul_fast(const Node *n, const LaMatMul *g, KernelCall *kc, Diag *d)
+{
+    bool bp = value_is_const(n->in[1]) && unbatched(g->bs, g->r);
+    bool ap = !bp && value_is_const(n->in[0]) && unbatched(g->as, g->r);
+    KC_KERNEL(kc, "gemm", kiln_matmul_fast_f32);
+    kc_i(kc, g->r);
+    kc_is(kc, (int64_t[]){g->M, g->N, g->K}, 3);
+    kc_is(kc, g->batch, g->r);
+    kc_is(kc, g->as, g->r);
+    kc_is(kc, g->bs, g->r);
+    kc_is(kc, (int64_t[]){ap, bp}, 2);
+    gemm_scratch(kc, g->N, ap, bp);
+    if (bp) return pack_operand(n, kc, 1, false, g->K, g->N, g->N, 1, d);
+    if (ap) return pack_operand(n, kc, 0, true, g->M, g->K, g->K, 1, d);
+    return ST_OK;
+}
+
+static Status lower_gemm_fast(const Node *n, const LaGemm *g, KernelCall *kc, Diag *d)
+{
+    bool bp = value_is_const(n->in[1]), ap = !bp && value_is_const(n->in[0]);
+    KC_KERNEL(kc, "gemm", kiln_gemm_fast_f32);
+    kc_is(kc, (int64_t[]){g->M, g->N, g->K, g->ars, g->acs, g->brs, g->bcs, has_input(n, 2), g->crs, g->ccs, ap, bp}, 12);
+    kc_f(kc, g->alpha);
+    kc_f(kc, g->beta);
+    gemm_scratch(kc, g->N, ap, bp);
+    if (bp) return pack_operand(n, kc, 1, false, g->K, g->N, g->brs, g->bcs, d);
+    if (ap) return pack_operand(n, kc, 0, true, g->M, g->K, g->ars, g->acs, d);
+    return ST_OK;
+}
+
+/* 1-D and 2-D Conv with constant weights; the epilogue clamps to [lo, hi] if clamp. */
+static Status lower_conv_fast(const Node *n, const LaConv *g, KernelCall *kc, bool clamp, double lo, double hi,
+                              Diag *d)
+{
+    const CpuTarget *c = codegen_cpu;
+    bool two = g->S == 2;
+    int64_t H = two ? g->in[0] : 1, W = g->in[two], OH = two ? g->out[0] : 1, OW = g->out[two];
+    int64_t KH = two ? g->k[0] : 1, KW = g->k[two], Cg = g->C / g->group, Mg = g->M / g->group, K = Cg * KH * KW;
+    bool depthwise = g->group == g->C && g->group == g->M;
+    if (depthwise) KC_KERNEL(kc, "gemm", kiln_dwconv_f32);
+    else KC_KERNEL(kc, "gemm", kiln_conv_fast_f32);
+    kc_is(kc, (int64_t[]){g->N, g->C, g->M, g->group, H, W, OH, OW, KH, KW, two ? g->st[0] : 1, g->st[two],
+                          two ? g->dl[0] : 1, g->dl[two], two ? g->pb[0] : 0, g->pb[two], has_input(n, 2), clamp}, 18);
+    kc_f(kc, lo);
+    kc_f(kc, hi);
+    if (depthwise) {
+        kc->scratch = (int64_t)c->threads * kiln_dwconv_scratch(OH, OW, KH, KW, two ? g->dl[0] : 1, g->dl[two]) * 4;
+        return ST_OK;
+    }
+    gemm_scratch(kc, OH * OW, true, false);
+    /* per group, its Mg rows of W [M, K] as A */
+    int64_t P = kiln_gemm_round_up(Mg, c->mr);
+    float *dst = pack_alloc(kc, 1, g->group * P * K);
+    if (!dst) return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
+    const float *w = n->in[1]->data;
+    for (int64_t gi = 0; gi < g->group; gi++)
+        kiln_sgemm_pack_a(dst + gi * P * K, w + gi * Mg * K, K, 1, Mg, 0, P, 0, K, c->mr);
+    return ST_OK;
+}
+
 static Status lower_matmul(const Node *n, KernelCall *kc, Diag *d)
 {
     LaMatMul g = {0};
     Status st = la_matmul(n, &g, d);
-    if (st || (st = pick_matmul(n, kc, d))) return st;
+    if (st) return st;
+    if (fast_ok(n, kc)) return lower_matmul_fast(n, &g, kc, d);
+    if ((st = pick_matmul(n, kc, d))) return st;
     kc_i(kc, g.r);
     kc_is(kc, (int64_t[]){g.M, g.N, g.K}, 3);
     kc_is(kc, g.batch, g.r);
@@ -44,7 +154,9 @@ static Status lower_gemm(const Node *n, KernelCall *kc, Diag *d)
 {
     LaGemm g = {0};
     Status st = la_gemm(n, &g, d);
-    if (st || (st = pick_gemm(n, kc, d))) return st;
+    if (st) return st;
+    if (fast_ok(n, kc)) return lower_gemm_fast(n, &g, kc, d);
+    if ((st = pick_gemm(n, kc, d))) return st;
     kc_is(kc, (int64_t[]){g.M, g.N, g.K, g.ars, g.acs, g.brs, g.bcs, has_input(n, 2), g.crs, g.ccs}, 10);
     kc_f(kc, g.alpha);
     kc_f(kc, g.beta);
@@ -67,7 +179,9 @@ static Status lower_conv(const Node *n, KernelCall *kc, Diag *d)
     LaConv g = {0};
     bool tr = n->op == OP_ConvTranspose;
     Status st = la_conv(n, tr, &g, d);
-    if (st || (st = tr ? pick_convtranspose(n, kc, d) : pick_conv(n, kc, d))) return st;
+    if (st) return st;
+    if (!tr && fast_ok(n, kc) && g.S <= 2 && value_is_const(n->in[1])) return lower_conv_fast(n, &g, kc, false, 0, 0, d);
+    if ((st = tr ? pick_convtranspose(n, kc, d) : pick_conv(n, kc, d))) return st;
     kc_is(kc, (int64_t[]){g.S, g.N, g.C, g.M, g.group, has_input(n, 2)}, 6);
     kc_is(kc, g.in, g.S);
     kc_is(kc, g.out, g.S);

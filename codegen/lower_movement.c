@@ -285,6 +285,7 @@ static Status lower_shape(const Node *n, KernelCall *kc, Diag *d)
     (void)d;
     if (start < 0) start += r;
     if (start < 0) start = 0;
+    if (start > r) start = r; /* clamped as the shape rule does */
     KC_KERNEL(kc, K, kiln_shape);
     kc_i(kc, len);
     kc_is(kc, s->dims + start, (int)len);

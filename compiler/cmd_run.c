@@ -13,8 +13,8 @@
 static const char run_usage[] =
     "usage: kiln run MODEL [options]\n"
     "\n"
-    "Compile MODEL to a temporary C module, build it with the system compiler ($CC or cc),\n"
-    "run it, and write graph output K to DIR/output_K.npy.\n"
+    "Compile MODEL to a temporary C module, build it with the system compiler ($CC or cc,\n"
+    "with $KILN_MODULE_CFLAGS added), run it, and write graph output K to DIR/output_K.npy.\n"
     "\n"
     "  --input NAME=FILE.npy  an input (NAME= may be left out for a model with one input);\n"
     "                         inputs that decide shapes are compiled in as constants\n"
@@ -22,8 +22,12 @@ static const char run_usage[] =
     "  --bench N              also time N runs: latency percentiles and throughput;\n"
     "                         inputs not given are filled with seeded random values\n"
     "  --keep                 keep the temporary module and print its folder\n"
+    "  --target cuda          build with nvcc and run on the GPU (--cuda-arch SM, default 90);\n"
+    "                         --bench times GPU work with CUDA events, without and with\n"
+    "                         CUDA graphs; --with-copies adds the host-device copies;\n"
+    "                         --profile prints each node's GPU time\n"
     "  -O0/-O1/-O2, --passes, --dim, --bind, --dump-ir, --dump-ir-after, --verify-each,\n"
-    "  --time-passes:\n"
+    "  --time-passes, --checked, --max-memory, --allow-absolute-paths:\n"
     "                         as for kiln compile\n";
 
 typedef struct {
@@ -33,7 +37,7 @@ typedef struct {
 
 /* Run argv; returns its exit status, or 128+signal. With log, its output
  * goes to that file instead of ours. */
-static int spawn(char *const argv[], const char *log)
+int run_spawn(char *const argv[], const char *log)
 {
     pid_t pid = fork();
     if (pid < 0) return -1;
@@ -55,7 +59,7 @@ static int spawn(char *const argv[], const char *log)
     return WEXITSTATUS(status);
 }
 
-static Status write_raw(const char *path, const void *data, size_t n, Diag *d)
+Status run_write_raw(const char *path, const void *data, size_t n, Diag *d)
 {
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0)
@@ -142,36 +146,44 @@ static Status attach_inputs(Graph *g, const InputArg *args, int nargs, bool benc
 
 static Status build_and_run(Graph *g, const char *dir, int bench, Diag *d)
 {
-    static const char *const files[] = {"kiln_rt.c", "run_main.c"};
+    static const char *const files[] = {"kiln_rt.c", "kiln_threads.c", "run_main.c"};
     char path[4096];
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         const char *text = embedded_file(files[i]);
-        if (write_raw(path, text, strlen(text), d)) return d->status;
+        if (run_write_raw(path, text, strlen(text), d)) return d->status;
     }
     for (int k = 0; k < g->ninputs; k++) {
         snprintf(path, sizeof path, "%s/in_%d.bin", dir, k);
-        if (write_raw(path, g->inputs[k]->data, value_bytes(g->inputs[k]), d)) return d->status;
+        if (run_write_raw(path, g->inputs[k]->data, value_bytes(g->inputs[k]), d)) return d->status;
     }
     const char *cc = getenv("CC") && getenv("CC")[0] ? getenv("CC") : KILN_CONFIG_CC;
-    char src[3][4200], prog[4200], inc[4200];
+    char src[4][4200], prog[4200], inc[4200];
     snprintf(src[0], sizeof src[0], "%s/model.c", dir);
     snprintf(src[1], sizeof src[1], "%s/run_main.c", dir);
     snprintf(src[2], sizeof src[2], "%s/kiln_rt.c", dir);
+    snprintf(src[3], sizeof src[3], "%s/kiln_threads.c", dir); /* the pool of --threads modules */
     snprintf(prog, sizeof prog, "%s/model", dir);
     snprintf(inc, sizeof inc, "-I%s", dir);
-    char *ccargv[] = {(char *)cc, "-std=c99", bench ? "-O3" : "-O1", bench ? "-march=native" : "-g0", inc, src[0], src[1], src[2],
-                      "-o", prog, "-lm", NULL};
+    char *ccargv[48] = {(char *)cc, "-std=c99", bench ? "-O3" : "-O1", bench ? "-march=native" : "-g0", inc, src[0], src[1], src[2],
+                        src[3], "-pthread", "-o", prog, "-lm"};
+    /* $KILN_MODULE_CFLAGS: more flags for the module's build (sanitizers, for one) */
+    char extra[1024];
+    snprintf(extra, sizeof extra, "%s", getenv("KILN_MODULE_CFLAGS") ? getenv("KILN_MODULE_CFLAGS") : "");
+    int nargs = 13;
+    for (char *save = NULL, *t = strtok_r(extra, " \t", &save); t && nargs < 47; t = strtok_r(NULL, " \t", &save))
+        ccargv[nargs++] = t;
     char log[4200];
     snprintf(log, sizeof log, "%s/cc.log", dir);
-    int rc = spawn(ccargv, log);
+    int rc = run_spawn(ccargv, log);
     if (rc != 0)
         return diag_error(d, ST_INTERNAL, NULL, "the generated module did not build (%s exited with %d): see %s", cc, rc, log);
     char iters[32];
     snprintf(iters, sizeof iters, "%d", bench);
     char *runargv[] = {prog, (char *)dir, bench ? iters : NULL, NULL};
-    rc = spawn(runargv, NULL);
+    rc = run_spawn(runargv, NULL);
     if (rc == 1) return diag_error(d, ST_INPUT, NULL, "the module rejected its inputs (see above)");
+    if (rc == 4) return diag_error(d, ST_INPUT, NULL, "--checked: an output holds NaN or Inf (see above)");
     if (rc != 0) return diag_error(d, ST_INTERNAL, NULL, "the generated module failed (exit %d%s)", rc, rc > 128 ? ", a signal" : "");
     return ST_OK;
 }
@@ -203,7 +215,8 @@ static Status write_outputs(const Graph *g, const char *dir, const char *outdir,
 
 static void remove_dir(const char *dir)
 {
-    static const char *const names[] = {"model.c", "model.h", "kiln_rt.h", "kiln_rt.c", "run_main.c", "model", "cc.log"};
+    static const char *const names[] = {"model.c", "model.h", "kiln_rt.h", "kiln_rt.c", "kiln_threads.c", "run_main.c", "model", "cc.log",
+                                        "model.cu", "kiln_rt_cuda.h", "kiln_rt_cuda.cu", "run_main_cuda.cu", "nvcc.log"};
     char path[4200];
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -226,6 +239,7 @@ int cmd_run(int argc, char **argv)
     InputArg inputs[256];
     int ninputs = 0, bench = 0;
     bool keep = false;
+    CudaRunOptions cro = {0};
     const char *outdir = ".";
     for (int i = 0; i < argc && !d.status; i++) {
         const char *a = argv[i];
@@ -237,7 +251,7 @@ int cmd_run(int argc, char **argv)
         if (strcmp(a, "--input") == 0 && i + 1 < argc) {
             if (ninputs == 256) { diag_error(&d, ST_USAGE, NULL, "too many --input options"); break; }
             char *v = argv[++i], *eq = strchr(v, '=');
-            inputs[ninputs].name = eq ? strndup(v, (size_t)(eq - v)) : NULL;
+            inputs[ninputs].name = eq ? option_name(v, (size_t)(eq - v)) : NULL;
             inputs[ninputs++].file = eq ? eq + 1 : v;
         } else if (strcmp(a, "--output-dir") == 0 && i + 1 < argc) outdir = argv[++i];
         else if (strcmp(a, "--bench") == 0 && i + 1 < argc) {
@@ -245,6 +259,8 @@ int cmd_run(int argc, char **argv)
             bench = (int)strtol(argv[++i], &end, 10);
             if (*end || bench <= 0) diag_error(&d, ST_USAGE, NULL, "--bench takes a positive count");
         } else if (strcmp(a, "--keep") == 0) keep = true;
+        else if (strcmp(a, "--with-copies") == 0) cro.with_copies = true;
+        else if (strcmp(a, "--profile") == 0) cro.profile = true;
         else if (a[0] == '-') diag_error(&d, ST_USAGE, NULL, "unknown option '%s' (see kiln run --help)", a);
         else if (o.model) diag_error(&d, ST_USAGE, NULL, "more than one model given ('%s' and '%s')", o.model, a);
         else o.model = a;
@@ -254,6 +270,7 @@ int cmd_run(int argc, char **argv)
         return ST_USAGE;
     }
     o.name = "model"; /* the run harness calls model_run */
+    if (strcmp(o.target, "cuda") == 0 && !o.pass_list) o.pass_list = cuda_pass_list(o.level);
     Graph *g = NULL;
     char dir[] = "/tmp/kiln-run-XXXXXX";
     bool made_dir = false;
@@ -266,8 +283,14 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     made_dir = true;
-    CodegenOptions co = {.name = "model", .outdir = dir, .source = o.model};
-    if (require_codegen_passes(g, &d) || codegen_c(g, &co, &d) || build_and_run(g, dir, bench, &d) || write_outputs(g, dir, outdir, &d)) goto done;
+    CodegenOptions co = {.name = "model", .outdir = dir, .source = o.model, .cuda_arch = o.cuda_arch ? o.cuda_arch : 90,
+                         .cuda_graph = o.cuda_graph, .checked = o.checked};
+    cro.arch = co.cuda_arch;
+    if (strcmp(o.target, "cuda") == 0) {
+        if (require_codegen_passes(g, &d) || codegen_cuda(g, &co, &d) || build_and_run_cuda(g, dir, bench, &cro, &d) ||
+            write_outputs(g, dir, outdir, &d))
+            goto done;
+    } else if (require_codegen_passes(g, &d) || codegen_c(g, &co, &d) || build_and_run(g, dir, bench, &d) || write_outputs(g, dir, outdir, &d)) goto done;
 done:
     if (made_dir && keep) fprintf(stderr, "kiln run: module kept in %s\n", dir);
     else if (made_dir && d.status != ST_INTERNAL) remove_dir(dir);

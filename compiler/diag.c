@@ -1,4 +1,6 @@
 /* diag.c — filling diagnostics; the driver prints them. */
+#include <string.h>
+
 #include "kiln.h"
 
 static void vfill(Diag *d, const Node *n, const char *fmt, va_list ap)
@@ -7,6 +9,8 @@ static void vfill(Diag *d, const Node *n, const char *fmt, va_list ap)
     size_t k = 0;
     if (n) k = (size_t)snprintf(d->msg, sizeof d->msg, "node '%s' (%s): ", n->name ? n->name : "?", op_info[n->op].name);
     if (k < sizeof d->msg) vsnprintf(d->msg + k, sizeof d->msg - k, fmt, ap);
+    /* A node from kiln text carries "FILE:LINE:COL"; an ONNX node only its name. */
+    if (n && n->loc && n->name && strcmp(n->loc, n->name) != 0) snprintf(d->where, sizeof d->where, "%s", n->loc);
 }
 
 Status diag_error(Diag *d, Status status, const Node *n, const char *fmt, ...)

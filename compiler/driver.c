@@ -9,8 +9,9 @@
 Status load_model(const char *path, Graph **out, Diag *d)
 {
     const char *dot = strrchr(path, '.');
+    if (dot && strcmp(dot, ".kir") == 0) return kir_load(path, out, d);
     if (!dot || strcmp(dot, ".onnx") != 0)
-        return diag_error(d, ST_INPUT, NULL, "'%s': unknown model format (expected a .onnx file)", path);
+        return diag_error(d, ST_INPUT, NULL, "'%s': unknown model format (expected a .onnx or .kir file)", path);
     return onnx_load(path, out, d);
 }
 
@@ -60,10 +61,7 @@ static Status dump(const Graph *g, const CompileOptions *o, int step, const char
     if (!o->dump_after || (strcmp(o->dump_after, "all") != 0 && strcmp(o->dump_after, pass) != 0)) return ST_OK;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.%02d.%s.kir", o->outdir ? o->outdir : ".", o->name, step, pass);
-    FILE *f = fopen(path, "w");
-    if (!f) return diag_error(d, ST_INPUT, NULL, "cannot write '%s': %s", path, strerror(errno));
-    graph_print(g, f);
-    return fclose(f) == 0 ? ST_OK : diag_error(d, ST_INPUT, NULL, "cannot write '%s'", path);
+    return graph_write_kir(g, path, d); /* complete, so it compiles: large constants in PATH.bin */
 }
 
 /* The passes to run: --passes if given, else the level's pipeline. */
@@ -139,7 +137,9 @@ Status require_codegen_passes(Graph *g, Diag *d)
 
 int report(const char *file, const Diag *d)
 {
-    fprintf(stderr, "%s: %s: %s%s\n", file ? file : "kiln", d->status == ST_INTERNAL ? "internal error" : "error",
+    fprintf(stderr, "%s: %s: %s%s\n", d->where[0] ? d->where : file ? file : "kiln",
+            d->status == ST_INTERNAL ? "internal error" : "error",
             d->unsupported && !strstr(d->msg, "unsupported") ? "unsupported: " : "", d->msg);
+    fputs(d->context, stderr);
     return d->status ? (int)d->status : ST_INTERNAL;
 }

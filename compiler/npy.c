@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kiln.h"
 
@@ -50,9 +51,50 @@ static Status parse_header(const char *path, const char *hdr, NpyArray *a, Diag 
         if (end == p || v < 0 || errno) return diag_error(d, ST_INPUT, NULL, "'%s': malformed shape in .npy header", path);
         if (a->shape.rank == KILN_MAX_RANK)
             return diag_error(d, ST_INPUT, NULL, "'%s': rank above %d is not supported", path, KILN_MAX_RANK);
+        if (v > KILN_MAX_ELEMENTS)
+            return diag_error(d, ST_INPUT, NULL, "'%s': dimension %lld is above kiln's limit of %lld", path, v,
+                              (long long)KILN_MAX_ELEMENTS);
         a->shape.dims[a->shape.rank++] = v;
         p = end;
     }
+    return ST_OK;
+}
+
+Status npy_decode(const void *bytes, size_t len, const char *path, NpyArray *a, Diag *d)
+{
+    const unsigned char *pre = bytes;
+    *a = (NpyArray){0};
+    if (len < 10 || memcmp(pre, "\x93NUMPY", 6) != 0) return diag_error(d, ST_INPUT, NULL, "'%s' is not a .npy file", path);
+    if (pre[6] < 1 || pre[6] > 3)
+        return diag_error(d, ST_INPUT, NULL, "'%s': .npy format version %d is not supported", path, pre[6]);
+    size_t hlen = pre[8] | (size_t)pre[9] << 8, start = 10;
+    if (pre[6] >= 2) { /* versions 2 and 3 have a 4-byte header length */
+        if (len < 12) return diag_error(d, ST_INPUT, NULL, "'%s': truncated .npy header", path);
+        hlen |= (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+        start = 12;
+    }
+    if (hlen > 1 << 20 || hlen > len - start)
+        return diag_error(d, ST_INPUT, NULL, "'%s': truncated or oversized .npy header", path);
+    char *hdr = malloc(hlen + 1);
+    if (!hdr) return diag_error(d, ST_INPUT, NULL, "'%s': out of memory", path);
+    memcpy(hdr, pre + start, hlen);
+    hdr[hlen] = 0;
+    Status st = parse_header(path, hdr, a, d);
+    free(hdr);
+    if (st) return st;
+    int64_t numel = shape_numel(&a->shape);
+    char buf[256];
+    if (numel < 0 || numel > KILN_MAX_ELEMENTS || !mul_size((size_t)numel, dtype_size(a->dtype), &a->bytes))
+        return diag_error(d, ST_INPUT, NULL, "'%s': shape %s has more than %lld elements", path,
+                          shape_str(&a->shape, buf, sizeof buf), (long long)KILN_MAX_ELEMENTS);
+    size_t have = len - start - hlen;
+    if (have != a->bytes)
+        return diag_error(d, ST_INPUT, NULL, "'%s' holds %zu bytes of data; its header (%s%s) needs %zu", path, have,
+                          dtype_name(a->dtype), shape_str(&a->shape, buf, sizeof buf), a->bytes);
+    if (mem_reserve(a->bytes, NULL, path, d)) return d->status;
+    a->data = malloc(a->bytes ? a->bytes : 1);
+    if (!a->data) return diag_error(d, ST_INPUT, NULL, "'%s': out of memory for %zu bytes", path, a->bytes);
+    if (a->bytes) memcpy(a->data, pre + start + hlen, a->bytes);
     return ST_OK;
 }
 
@@ -61,48 +103,22 @@ Status npy_read(const char *path, NpyArray *a, Diag *d)
     *a = (NpyArray){0};
     FILE *f = fopen(path, "rb");
     if (!f) return diag_error(d, ST_INPUT, NULL, "cannot open '%s': %s", path, strerror(errno));
-    unsigned char pre[12];
-    Status st = ST_OK;
-    char *hdr = NULL;
-    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-        st = diag_error(d, ST_INPUT, NULL, "'%s' is not a .npy file", path);
-        goto done;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return diag_error(d, ST_INPUT, NULL, "'%s' is not a regular file", path);
     }
-    size_t hlen = pre[8] | (size_t)pre[9] << 8;
-    if (pre[6] >= 2) { /* versions 2 and 3 have a 4-byte header length */
-        if (fread(pre + 10, 1, 2, f) != 2) {
-            st = diag_error(d, ST_INPUT, NULL, "'%s': truncated .npy header", path);
-            goto done;
-        }
-        hlen |= (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+    size_t n = (size_t)st.st_size;
+    if (mem_reserve(n, NULL, path, d)) {
+        fclose(f);
+        return d->status;
     }
-    if (hlen > 1 << 20 || !(hdr = calloc(1, hlen + 1)) || fread(hdr, 1, hlen, f) != hlen) {
-        st = diag_error(d, ST_INPUT, NULL, "'%s': truncated or oversized .npy header", path);
-        goto done;
-    }
-    if ((st = parse_header(path, hdr, a, d))) goto done;
-    int64_t numel = shape_numel(&a->shape);
-    if (numel < 0 || !mul_size((size_t)numel, dtype_size(a->dtype), &a->bytes)) {
-        st = diag_error(d, ST_INPUT, NULL, "'%s': array too large", path);
-        goto done;
-    }
-    a->data = malloc(a->bytes ? a->bytes : 1);
-    if (!a->data) {
-        st = diag_error(d, ST_INPUT, NULL, "'%s': out of memory for %zu bytes", path, a->bytes);
-        goto done;
-    }
-    if (fread(a->data, 1, a->bytes, f) != a->bytes) {
-        st = diag_error(d, ST_INPUT, NULL, "'%s': data is shorter than its shape needs (%zu bytes)", path, a->bytes);
-        goto done;
-    }
-done:
-    free(hdr);
+    unsigned char *bytes = malloc(n ? n : 1);
+    bool ok = bytes && fread(bytes, 1, n, f) == n;
     fclose(f);
-    if (st) {
-        free(a->data);
-        a->data = NULL;
-    }
-    return st;
+    Status status = ok ? npy_decode(bytes, n, path, a, d) : diag_error(d, ST_INPUT, NULL, "cannot read '%s'", path);
+    free(bytes);
+    return status;
 }
 
 Status npy_write(const char *path, DType t, const Shape *s, const void *data, Diag *d)

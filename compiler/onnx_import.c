@@ -3,49 +3,88 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kiln.h"
 #include "onnx.pb-c.h"
 
-enum { MAX_MODEL_BYTES = 1 << 30 }; /* protobuf messages cannot exceed 2 GiB; weights beyond 1 GiB go external */
-
 typedef struct {
     Graph *g;
     Diag *d;
-    const char *dir;  /* the model's folder, for external data */
+    const char *dir;  /* the model's folder, for external data; NULL: loaded from memory */
 } Importer;
 
 static Status read_file(const char *path, size_t limit, unsigned char **out, size_t *len, Diag *d)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return diag_error(d, ST_INPUT, NULL, "cannot open '%s': %s", path, strerror(errno));
-    unsigned char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            unsigned char *p = realloc(buf, cap);
-            if (!p) break;
-            buf = p;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-        if (n > limit) break;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return diag_error(d, ST_INPUT, NULL, "'%s' is not a regular file", path);
     }
-    bool failed = ferror(f);
+    if ((uint64_t)st.st_size > limit) {
+        fclose(f);
+        return diag_error(d, ST_INPUT, NULL, "'%s' has %lld bytes; kiln reads models of at most %zu bytes "
+                          "(larger weights belong in external data files)", path, (long long)st.st_size, limit);
+    }
+    size_t n = (size_t)st.st_size;
+    /* the file's bytes, and about as much again for protobuf-c's decoded copy */
+    if (mem_reserve(2 * n, NULL, path, d)) {
+        fclose(f);
+        return d->status;
+    }
+    unsigned char *buf = malloc(n ? n : 1);
+    bool oom = !buf, ok = buf && fread(buf, 1, n, f) == n;
     fclose(f);
-    if (n > limit) {
+    if (!ok) {
         free(buf);
-        return diag_error(d, ST_INPUT, NULL, "'%s' is larger than %zu bytes", path, limit);
-    }
-    if (failed || !buf) {
-        free(buf);
-        return diag_error(d, ST_INPUT, NULL, "cannot read '%s'", path);
+        return diag_error(d, ST_INPUT, NULL, "cannot read '%s'%s", path, oom ? ": out of memory" : "");
     }
     *out = buf;
     *len = n;
     return ST_OK;
+}
+
+/* protobuf-c decodes nested messages recursively: a file of a few megabytes
+ * of nesting would overflow the stack. Walk the wire format first and refuse
+ * nesting deeper than KILN_MAX_NESTING (real models nest a graph in an
+ * attribute of a node of a graph: a handful of levels). Malformed data is
+ * left for protobuf-c to reject. */
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+static bool nesting_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *p, const uint8_t *end, int depth)
+{
+    if (depth > KILN_MAX_NESTING) return false;
+    while (p < end) {
+        uint64_t tag, v;
+        if (!read_varint(&p, end, &tag)) return true;
+        switch (tag & 7) {
+        case 0: if (!read_varint(&p, end, &v)) return true; break;
+        case 1: if (end - p < 8) return true; p += 8; break;
+        case 5: if (end - p < 4) return true; p += 4; break;
+        case 2: {
+            if (!read_varint(&p, end, &v) || v > (uint64_t)(end - p)) return true;
+            const ProtobufCFieldDescriptor *f =
+                tag >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(tag >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && !nesting_ok(f->descriptor, p, p + v, depth + 1))
+                return false;
+            p += v;
+            break;
+        }
+        default: return true; /* groups and invalid wire types: protobuf-c rejects them */
+        }
+    }
+    return true;
 }
 
 static bool supported_dtype(int32_t t)
@@ -53,9 +92,43 @@ static bool supported_dtype(int32_t t)
     return t > 0 && t < KILN_DTYPE_COUNT_ && t != KILN_DTYPE_STRING && dtype_size(t) > 0;
 }
 
-/* External data: a file beside the model, never outside its folder. */
-static Status read_external(Importer *im, const Onnx__TensorProto *t, const char *what, unsigned char **out,
-                            size_t *len)
+/* A location that stays inside the model's folder: relative, no ".." part. */
+static bool path_stays_inside(const char *location)
+{
+    if (location[0] == '/') return false;
+    for (const char *p = location; *p;) {
+        size_t len = strcspn(p, "/");
+        if (len == 2 && p[0] == '.' && p[1] == '.') return false;
+        p += len + (p[len] == '/');
+    }
+    return true;
+}
+
+/* Symbolic links must not lead out of the folder either. A path that does
+ * not resolve passes here and fails to open, with the reason. */
+static bool resolves_inside(const char *dir, const char *path)
+{
+    char *rdir = realpath(dir, NULL), *rpath = realpath(path, NULL);
+    size_t n = rdir ? strlen(rdir) : 0;
+    bool inside = !rdir || !rpath ||
+                  (strncmp(rpath, rdir, n) == 0 && (rpath[n] == '/' || (n == 1 && rdir[0] == '/')));
+    free(rdir);
+    free(rpath);
+    return inside;
+}
+
+static bool parse_offset(const char *v, long long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoll(v, &end, 10);
+    return *v && !*end && !errno && *out >= 0;
+}
+
+/* External data: bytes [offset, offset + bytes) of a file beside the model,
+ * never outside its folder (absolute paths only with --allow-absolute-paths). */
+static Status read_external(Importer *im, const Onnx__TensorProto *t, const char *what, const Node *where,
+                            unsigned char *data, size_t bytes)
 {
     const char *location = NULL;
     long long offset = 0, length = -1;
@@ -63,28 +136,43 @@ static Status read_external(Importer *im, const Onnx__TensorProto *t, const char
         const char *k = t->external_data[i]->key, *v = t->external_data[i]->value;
         if (!k || !v) continue;
         if (strcmp(k, "location") == 0) location = v;
-        else if (strcmp(k, "offset") == 0) offset = strtoll(v, NULL, 10);
-        else if (strcmp(k, "length") == 0) length = strtoll(v, NULL, 10);
+        else if ((strcmp(k, "offset") == 0 && !parse_offset(v, &offset)) ||
+                 (strcmp(k, "length") == 0 && !parse_offset(v, &length)))
+            return diag_error(im->d, ST_INPUT, where, "%s: external data %s '%s' is not a byte count", what, k, v);
     }
-    if (!location) return diag_error(im->d, ST_INPUT, NULL, "%s: external data without a location", what);
-    if (location[0] == '/' || strstr(location, ".."))
-        return diag_error(im->d, ST_INPUT, NULL,
+    if (!location || !location[0])
+        return diag_error(im->d, ST_INPUT, where, "%s: external data without a location", what);
+    bool absolute = location[0] == '/' && kiln_limits.allow_absolute_paths;
+    if (!absolute && !path_stays_inside(location))
+        return diag_error(im->d, ST_INPUT, where,
                           "%s: external data path '%s' leaves the model's folder; only files beside the model "
-                          "are read", what, location);
-    char *path = arena_printf(im->g->arena, "%s/%s", im->dir, location);
-    unsigned char *buf;
-    size_t n;
-    if (read_file(path, (size_t)1 << 40, &buf, &n, im->d)) return ST_INPUT;
-    if (offset < 0 || (size_t)offset > n || (length >= 0 && (size_t)length > n - (size_t)offset)) {
-        free(buf);
-        return diag_error(im->d, ST_INPUT, NULL, "%s: external data range (offset %lld, length %lld) is outside '%s' (%zu bytes)",
-                          what, offset, length, path, n);
+                          "are read (absolute paths with --allow-absolute-paths)", what, location);
+    if (!im->dir && !absolute)
+        return diag_error(im->d, ST_INPUT, where, "%s: external data '%s' of a model loaded from memory has no folder",
+                          what, location);
+    char *path = absolute ? (char *)location : arena_printf(im->g->arena, "%s/%s", im->dir, location);
+    if (!absolute && !resolves_inside(im->dir, path))
+        return diag_error(im->d, ST_INPUT, where, "%s: external data '%s' is a link to a file outside the model's "
+                          "folder; only files beside the model are read", what, location);
+    FILE *f = fopen(path, "rb");
+    if (!f) return diag_error(im->d, ST_INPUT, where, "%s: cannot open external data '%s': %s", what, path, strerror(errno));
+    struct stat st;
+    Status status = ST_OK;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        status = diag_error(im->d, ST_INPUT, where, "%s: external data '%s' is not a regular file", what, path);
+    } else if (offset > (long long)st.st_size || (length >= 0 && length > (long long)st.st_size - offset)) {
+        status = diag_error(im->d, ST_INPUT, where, "%s: external data range (offset %lld, length %lld) is outside "
+                            "'%s' (%lld bytes)", what, offset, length, path, (long long)st.st_size);
+    } else {
+        unsigned long long have = length >= 0 ? (unsigned long long)length : (unsigned long long)(st.st_size - offset);
+        if (have != bytes)
+            status = diag_error(im->d, ST_INPUT, where, "%s: external data has %llu bytes, its shape needs %zu", what,
+                                have, bytes);
+        else if (fseeko(f, (off_t)offset, SEEK_SET) != 0 || fread(data, 1, bytes, f) != bytes)
+            status = diag_error(im->d, ST_INPUT, where, "%s: cannot read external data '%s'", what, path);
     }
-    size_t take = length >= 0 ? (size_t)length : n - (size_t)offset;
-    memmove(buf, buf + offset, take);
-    *out = buf;
-    *len = take;
-    return ST_OK;
+    fclose(f);
+    return status;
 }
 
 /* Decode a TensorProto into a constant value named name (not added to any node). */
@@ -107,15 +195,22 @@ static Value *import_tensor(Importer *im, const Onnx__TensorProto *t, const char
             diag_error(d, ST_INPUT, where, "%s has negative dimension %lld", what, (long long)t->dims[i]);
             return NULL;
         }
+        if (t->dims[i] > KILN_MAX_ELEMENTS) {
+            diag_error(d, ST_INPUT, where, "%s has dimension %lld; kiln allows at most %lld", what,
+                       (long long)t->dims[i], (long long)KILN_MAX_ELEMENTS);
+            return NULL;
+        }
         s.dims[i] = t->dims[i];
     }
     DType dt = t->data_type;
     int64_t numel = shape_numel(&s);
     size_t bytes;
-    if (numel < 0 || !mul_size((size_t)numel, dtype_size(dt), &bytes)) {
-        diag_error(d, ST_INPUT, where, "%s is too large (element count overflows)", what);
+    if (numel < 0 || numel > KILN_MAX_ELEMENTS || !mul_size((size_t)numel, dtype_size(dt), &bytes)) {
+        diag_error(d, ST_INPUT, where, "%s has shape %s: more than %lld elements", what,
+                   shape_str(&s, (char[256]){0}, 256), (long long)KILN_MAX_ELEMENTS);
         return NULL;
     }
+    if (mem_reserve(bytes, where, what, d)) return NULL;
     unsigned char *data = arena_alloc(im->g->arena, bytes ? bytes : 1);
     if (!data) {
         diag_error(d, ST_INPUT, where, "%s: out of memory for %zu bytes", what, bytes);
@@ -124,16 +219,7 @@ static Value *import_tensor(Importer *im, const Onnx__TensorProto *t, const char
     size_t esz = dtype_size(dt);
     size_t have; /* elements present in the file */
     if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-        unsigned char *buf = NULL;
-        size_t n = 0;
-        if (read_external(im, t, what, &buf, &n)) return NULL;
-        if (n != bytes) {
-            free(buf);
-            diag_error(d, ST_INPUT, where, "%s: external data has %zu bytes, its shape needs %zu", what, n, bytes);
-            return NULL;
-        }
-        memcpy(data, buf, n);
-        free(buf);
+        if (read_external(im, t, what, where, data, bytes)) return NULL;
         have = (size_t)numel;
     } else if (t->has_raw_data) {
         if (t->raw_data.len != bytes) {
@@ -147,15 +233,15 @@ static Value *import_tensor(Importer *im, const Onnx__TensorProto *t, const char
         switch (dt) {
         case KILN_DTYPE_F32:
             have = t->n_float_data;
-            if (have == (size_t)numel) memcpy(data, t->float_data, bytes);
+            if (have == (size_t)numel && bytes) memcpy(data, t->float_data, bytes);
             break;
         case KILN_DTYPE_F64:
             have = t->n_double_data;
-            if (have == (size_t)numel) memcpy(data, t->double_data, bytes);
+            if (have == (size_t)numel && bytes) memcpy(data, t->double_data, bytes);
             break;
         case KILN_DTYPE_I64:
             have = t->n_int64_data;
-            if (have == (size_t)numel) memcpy(data, t->int64_data, bytes);
+            if (have == (size_t)numel && bytes) memcpy(data, t->int64_data, bytes);
             break;
         case KILN_DTYPE_U32: case KILN_DTYPE_U64:
             have = t->n_uint64_data;
@@ -211,6 +297,9 @@ static Status import_type(Importer *im, const Onnx__ValueInfoProto *vi, Value *v
             if (dim->dim_value < 0)
                 return diag_error(im->d, ST_INPUT, NULL, "graph input '%s' has negative dimension %lld", vi->name,
                                   (long long)dim->dim_value);
+            if (dim->dim_value > KILN_MAX_ELEMENTS)
+                return diag_error(im->d, ST_INPUT, NULL, "graph input '%s' has dimension %lld; kiln allows at most %lld",
+                                  vi->name, (long long)dim->dim_value, (long long)KILN_MAX_ELEMENTS);
             s.dims[i] = dim->dim_value;
         } else {
             s.dims[i] = -1;
@@ -282,6 +371,13 @@ static Status import_attr(Importer *im, Node *n, const Onnx__AttributeProto *ap)
         for (size_t i = 0; i < sizeof attr_kind_names / sizeof *attr_kind_names; i++)
             if (strcmp(kind, attr_kind_names[i]) == 0) k = (AttrKind)i;
     if (float_as_int) k = ATTR_FLOAT;
+    size_t count = k == ATTR_FLOATS ? ap->n_floats : k == ATTR_INTS ? ap->n_ints : k == ATTR_STRINGS ? ap->n_strings
+                 : k == ATTR_STRING ? ap->s.len : 0;
+    for (size_t i = 0; k == ATTR_STRINGS && i < ap->n_strings; i++)
+        if (ap->strings[i].len > count) count = ap->strings[i].len;
+    if (count > KILN_MAX_ATTR_ELEMENTS)
+        return diag_error(im->d, ST_INPUT, n, "attribute '%s' has %zu %s; kiln allows at most %d", ap->name, count,
+                          k == ATTR_STRING || k == ATTR_STRINGS ? "bytes" : "entries", KILN_MAX_ATTR_ELEMENTS);
     Attr *a = node_add_attr(g, n, ap->name, k);
     switch (k) {
     case ATTR_FLOAT: a->f = ap->type == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT ? (double)ap->i : ap->f; break;
@@ -374,6 +470,8 @@ static Status import_node(Importer *im, const Onnx__NodeProto *np, int index)
     for (size_t i = 0; i < np->n_attribute; i++)
         if (import_attr(im, n, np->attribute[i])) return im->d->status;
     for (int k = 0; k < nin; k++) {
+        if (!np->input[k][0] && k < info->min_in)
+            return diag_error(im->d, ST_INPUT, n, "input %d is required, but its name is empty", k);
         if (!np->input[k][0]) continue;
         Value *v = graph_find(g, np->input[k]);
         if (!v)
@@ -426,7 +524,10 @@ static Status import_graph(Importer *im, const Onnx__ModelProto *m)
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
         if (!vi->name || !vi->name[0]) return diag_error(im->d, ST_INPUT, NULL, "graph input %zu has no name", i);
-        if (graph_find(g, vi->name)) continue; /* an input with an initializer: kiln compiles it as that constant */
+        const Value *known = graph_find(g, vi->name);
+        if (known && known->kind == VAL_INPUT)
+            return diag_error(im->d, ST_INPUT, NULL, "graph input '%s' is listed twice", vi->name);
+        if (known) continue; /* an input with an initializer: kiln compiles it as that constant */
         Value *v = graph_value(g, vi->name);
         v->kind = VAL_INPUT;
         if (import_type(im, vi, v)) return im->d->status;
@@ -448,25 +549,29 @@ static Status import_graph(Importer *im, const Onnx__ModelProto *m)
     return ST_OK;
 }
 
-Status onnx_load(const char *path, Graph **out, Diag *d)
+Status onnx_load_buffer(const void *bytes, size_t len, const char *path, Graph **out, Diag *d)
 {
-    unsigned char *bytes;
-    size_t len;
     *out = NULL;
-    if (read_file(path, MAX_MODEL_BYTES, &bytes, &len, d)) return d->status;
+    const char *file = path ? path : "model";
+    if (len > KILN_MAX_MODEL_BYTES)
+        return diag_error(d, ST_INPUT, NULL, "'%s' has %zu bytes; kiln reads models of at most %zu bytes", file, len,
+                          KILN_MAX_MODEL_BYTES);
+    if (!nesting_ok(&onnx__model_proto__descriptor, bytes, (const uint8_t *)bytes + len, 0))
+        return diag_error(d, ST_INPUT, NULL, "'%s' nests messages (graphs in attributes) more than %d deep", file,
+                          KILN_MAX_NESTING);
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, bytes);
-    free(bytes);
-    if (!m) return diag_error(d, ST_INPUT, NULL, "not a valid ONNX model (protobuf parse failed: truncated or corrupt file?)");
-    const char *base = strrchr(path, '/');
-    const char *stem = base ? base + 1 : path;
+    if (!m) return diag_error(d, ST_INPUT, NULL, "'%s' is not a valid ONNX model (protobuf parse failed: truncated or "
+                                                 "corrupt file?)", file);
+    const char *base = strrchr(file, '/');
+    const char *stem = base ? base + 1 : file;
     Graph *g = graph_new(m->graph && m->graph->name && m->graph->name[0] ? m->graph->name : stem);
     if (!g) {
         onnx__model_proto__free_unpacked(m, NULL);
         return diag_error(d, ST_INTERNAL, NULL, "out of memory");
     }
-    g->file = arena_strdup(g->arena, path);
-    Importer im = {.g = g, .d = d,
-                   .dir = base ? arena_printf(g->arena, "%.*s", (int)(base - path), path) : "."};
+    g->file = arena_strdup(g->arena, file);
+    const char *dir = !path ? NULL : base ? arena_printf(g->arena, "%.*s", (int)(base - path), path) : ".";
+    Importer im = {.g = g, .d = d, .dir = dir && !dir[0] ? "/" : dir};
     Status st = import_graph(&im, m);
     onnx__model_proto__free_unpacked(m, NULL);
     if (st) {
@@ -475,4 +580,15 @@ Status onnx_load(const char *path, Graph **out, Diag *d)
     }
     *out = g;
     return ST_OK;
+}
+
+Status onnx_load(const char *path, Graph **out, Diag *d)
+{
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    *out = NULL;
+    if (read_file(path, KILN_MAX_MODEL_BYTES, &bytes, &len, d)) return d->status;
+    Status st = onnx_load_buffer(bytes, len, path, out, d);
+    free(bytes);
+    return st;
 }

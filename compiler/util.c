@@ -116,3 +116,35 @@ bool mul_size(size_t a, size_t b, size_t *out)
     *out = a * b;
     return true;
 }
+
+/* Big allocations (weights, folded constants, file contents) are counted
+ * against --max-memory; small bookkeeping is not. Default: 8 GiB. */
+Limits kiln_limits = {.max_memory = (size_t)8 << 30};
+
+Status mem_reserve(size_t bytes, const struct Node *n, const char *what, Diag *d)
+{
+    Limits *l = &kiln_limits;
+    if (bytes > l->max_memory || l->used > l->max_memory - bytes)
+        return diag_error(d, ST_INPUT, n, "%s needs %zu bytes, beyond the compiler's memory limit (%zu of %zu bytes "
+                          "used; raise it with --max-memory=SIZE)", what, bytes, l->used, l->max_memory);
+    l->used += bytes;
+    return ST_OK;
+}
+
+bool parse_size(const char *s, size_t *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9') return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    }
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end || v > (SIZE_MAX >> shift)) return false;
+    *out = (size_t)v << shift;
+    return true;
+}

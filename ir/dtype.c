@@ -79,21 +79,31 @@ int64_t dtype_load_i64(DType t, const void *p, size_t i)
     }
 }
 
+/* v clamped to [lo, hi] and NaN to 0: converting an out-of-range double to
+ * an integer type is undefined behaviour in C. */
+static double clamp(double v, double lo, double hi)
+{
+    return v != v ? 0 : v < lo ? lo : v > hi ? hi : v;
+}
+
 void dtype_store_f64(DType t, void *p, size_t i, double v)
 {
+    if (dtype_is_int(t))
+        v = dtype_is_signed(t) ? clamp(v, -9223372036854775808.0, 9223372036854774784.0)
+                               : clamp(v, 0, 18446744073709549568.0);
     switch (t) {
     case KILN_DTYPE_F32: ((float *)p)[i] = (float)v; break;
     case KILN_DTYPE_F64: ((double *)p)[i] = v; break;
     case KILN_DTYPE_F16: ((uint16_t *)p)[i] = f32_to_f16((float)v); break;
     case KILN_DTYPE_BF16: ((uint16_t *)p)[i] = f32_to_bf16((float)v); break;
-    case KILN_DTYPE_I8: ((int8_t *)p)[i] = (int8_t)v; break;
-    case KILN_DTYPE_I16: ((int16_t *)p)[i] = (int16_t)v; break;
-    case KILN_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)v; break;
+    case KILN_DTYPE_I8: ((int8_t *)p)[i] = (int8_t)(int64_t)v; break;  /* wraps, like a C cast of the integer */
+    case KILN_DTYPE_I16: ((int16_t *)p)[i] = (int16_t)(int64_t)v; break;
+    case KILN_DTYPE_I32: ((int32_t *)p)[i] = (int32_t)(int64_t)v; break;
     case KILN_DTYPE_I64: ((int64_t *)p)[i] = (int64_t)v; break;
-    case KILN_DTYPE_U8: ((uint8_t *)p)[i] = (uint8_t)v; break;
+    case KILN_DTYPE_U8: ((uint8_t *)p)[i] = (uint8_t)(uint64_t)v; break;
     case KILN_DTYPE_BOOL: ((uint8_t *)p)[i] = v != 0; break;
-    case KILN_DTYPE_U16: ((uint16_t *)p)[i] = (uint16_t)v; break;
-    case KILN_DTYPE_U32: ((uint32_t *)p)[i] = (uint32_t)v; break;
+    case KILN_DTYPE_U16: ((uint16_t *)p)[i] = (uint16_t)(uint64_t)v; break;
+    case KILN_DTYPE_U32: ((uint32_t *)p)[i] = (uint32_t)(uint64_t)v; break;
     case KILN_DTYPE_U64: ((uint64_t *)p)[i] = (uint64_t)v; break;
     default: break;
     }

@@ -227,3 +227,61 @@ int attr_ints(const Node *n, const char *name, const int64_t **out)
     *out = a->ints;
     return a->n;
 }
+
+bool value_replaceable(const Value *old, const Value *new_)
+{
+    if (old == new_) return true;
+    if (old->typed != new_->typed || old->dtype != new_->dtype || !shape_equal(&old->shape, &new_->shape)) return false;
+    return !old->is_output || (new_->kind == VAL_ACT && new_->producer && !new_->is_output);
+}
+
+void graph_replace_value(Value *old, Value *new_)
+{
+    if (old == new_) return;
+    if (!old->is_output) {
+        value_replace_uses(old, new_);
+        return;
+    }
+    /* old names a graph output: new_'s producer writes it, new_'s users read it */
+    Node *p = new_->producer;
+    for (int k = 0; k < p->nout; k++)
+        if (p->out[k] == new_) node_set_output(p, k, old);
+    new_->producer = NULL;
+    value_replace_uses(new_, old);
+}
+
+void node_set_ninputs(Graph *g, Node *n, int nin)
+{
+    for (int k = nin; k < n->nin; k++) node_set_input(n, k, NULL);
+    if (nin > n->nin) {
+        Value **in = arena_alloc(g->arena, sizeof *in * (size_t)nin);
+        if (!in) abort();
+        memcpy(in, n->in, sizeof *in * (size_t)n->nin);
+        n->in = in;
+    }
+    n->nin = nin;
+}
+
+Attr *node_set_attr(Graph *g, Node *n, const char *name, AttrKind kind)
+{
+    for (int i = 0; i < n->nattrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0) {
+            Attr *a = &n->attrs[i];
+            const char *keep = a->name;
+            memset(a, 0, sizeof *a);
+            a->name = keep;
+            a->kind = kind;
+            return a;
+        }
+    return node_add_attr(g, n, name, kind);
+}
+
+bool node_bypass(Node *n, int k, Value *x)
+{
+    for (int j = 0; j < n->nout; j++)
+        if (j != k && n->out[j] && (n->out[j]->is_output || n->out[j]->nusers)) return false;
+    if (!n->out[k] || !value_replaceable(n->out[k], x)) return false;
+    graph_replace_value(n->out[k], x);
+    n->dead = true;
+    return true;
+}

@@ -51,6 +51,8 @@ typedef struct {
     Status status;
     bool unsupported;  /* the input is valid but uses something kiln lacks */
     char msg[2048];    /* "node 'NAME' (Op): what is wrong" without file or "error:" */
+    char where[512];   /* "FILE:LINE:COL" in kiln text, reported in place of the file; or empty */
+    char context[1024];/* the source line and a caret under the column; or empty */
 } Diag;
 
 struct Node;
@@ -60,6 +62,25 @@ Status diag_error(Diag *d, Status status, const struct Node *n, const char *fmt,
 /* As diag_error with ST_INPUT, marking the input valid but unsupported. */
 Status diag_unsupported(Diag *d, const struct Node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ---- limits (util.c; README "Limits") ---------------------------------- */
+
+/* What kiln accepts; beyond these an input is rejected with a clear error. */
+#define KILN_MAX_ELEMENTS ((int64_t)1 << 40)  /* elements of one tensor (and so one dimension) */
+#define KILN_MAX_ATTR_ELEMENTS (1 << 24)      /* entries of a list attribute, bytes of a string */
+#define KILN_MAX_NESTING 32                   /* nesting of ONNX messages (subgraphs in attributes) */
+#define KILN_MAX_MODEL_BYTES ((size_t)2 << 30) /* an ONNX file: protobuf's own limit is 2 GiB */
+
+typedef struct {
+    size_t max_memory;          /* bytes of tensor data the compiler may allocate (--max-memory) */
+    size_t used;                /* reserved so far */
+    bool allow_absolute_paths;  /* external data may name absolute paths (--allow-absolute-paths) */
+} Limits;
+extern Limits kiln_limits;
+/* Reserve bytes of kiln_limits.max_memory for a big allocation (what it is
+ * for, for the message); ST_INPUT with a diagnostic if they would exceed it. */
+Status mem_reserve(size_t bytes, const struct Node *n, const char *what, Diag *d);
+bool parse_size(const char *s, size_t *out);  /* "512M", "8G", "1000": bytes */
 
 /* ---- dtype.c ----------------------------------------------------------- */
 
@@ -181,6 +202,8 @@ typedef struct {
     int noutputs;
     int64_t opset;       /* of the default domain */
     int64_t workspace_size;  /* set by the memory planner, -1 before */
+    const char **deps;   /* files read besides g->file (kiln text's file(...)), for depfiles */
+    int ndeps;
 } Graph;
 
 /* graph.c: building and editing */
@@ -195,6 +218,18 @@ void node_set_input(Node *n, int k, Value *v);
 void node_set_output(Node *n, int k, Value *v);
 Attr *node_add_attr(Graph *g, Node *n, const char *name, AttrKind kind);
 void value_replace_uses(Value *old, Value *new_);  /* every user of old reads new_ instead */
+/* Rewriting passes: every use of old, as a node input or as a graph output,
+ * becomes new_ (same dtype and shape); a graph output keeps its name, so
+ * new_'s producer writes old instead. Then mark old's producer dead. Check
+ * value_replaceable first: false where new_ is an input, a constant or an
+ * output itself and old is an output. */
+bool value_replaceable(const Value *old, const Value *new_);
+void graph_replace_value(Value *old, Value *new_);
+/* Drop n, whose output k equals x: its uses take x. False, with nothing
+ * changed, if that cannot be done or another output of n is used. */
+bool node_bypass(Node *n, int k, Value *x);
+void node_set_ninputs(Graph *g, Node *n, int nin);  /* grow (omitted inputs) or shrink n->in */
+Attr *node_set_attr(Graph *g, Node *n, const char *name, AttrKind kind);  /* reset existing, or added */
 void graph_compact(Graph *g);                      /* drop dead nodes and unused values */
 void graph_add_input(Graph *g, Value *v);
 void graph_add_output(Graph *g, Value *v);
@@ -205,6 +240,8 @@ int64_t attr_int(const Node *n, const char *name, int64_t def);
 double attr_float(const Node *n, const char *name, double def);
 const char *attr_str(const Node *n, const char *name, const char *def);
 int attr_ints(const Node *n, const char *name, const int64_t **out);
+/* ops.c: the kind ops.def gives attribute name of op; false if op has no such attribute. */
+bool op_attr_kind(Op op, const char *name, AttrKind *kind);
 
 /* shape.c: shapes and values */
 int64_t shape_numel(const Shape *s);              /* -1 if symbolic or overflowing */
@@ -222,8 +259,15 @@ const char *shape_str(const Shape *s, char *buf, size_t n);  /* "[1, 3, N]" */
 /* verify.c: invariants (topological order, arity, producers and users agree) */
 Status graph_verify(const Graph *g, Diag *d);
 
-/* print.c: the kiln text form of a graph */
-void graph_print(const Graph *g, FILE *f);
+/* print.c: the kiln text form of a graph (README.md, "kiln text") */
+void graph_print(const Graph *g, FILE *f);   /* for people: constants over 64 elements elided */
+/* Complete and parseable: constants over 64 elements go to PATH.bin, named
+ * by file(...); path "-" writes everything inline to stdout. */
+Status graph_write_kir(const Graph *g, const char *path, Diag *d);
+/* Float attributes: the shortest text that reads back to x, and the rule for
+ * reading one (at most 9 significant digits: a 32-bit float, like ONNX's). */
+void kir_format_float(double x, char *buf, size_t n);
+int kir_sig_digits(const char *s);
 
 /* ---- shape rules (ir/infer_*.c) ---------------------------------------- */
 
@@ -246,7 +290,7 @@ bool has_input(const Node *n, int k);
 
 /* Each group file defines one table, ended by {OP_COUNT_, NULL}. */
 extern const InferRule infer_elementwise[], infer_linalg[], infer_pool_norm[],
-    infer_reduce[], infer_movement[], infer_resize[];
+    infer_reduce[], infer_movement[], infer_resize[], infer_fused[];
 InferFn infer_rule(Op op);  /* NULL if the op has no rule yet */
 
 /* Normalised parameters that a shape rule and its lowering share. */
@@ -286,6 +330,13 @@ typedef struct {
     double *f;
     int nf, f_cap;
     int64_t scratch;      /* bytes of temporary memory the kernel needs, passed as out[nout] */
+    char *source;         /* a kernel generated for this node (malloc'd C text defining name), or NULL:
+                           * codegen emits it before the run function; fn stays its reference */
+    char gen_name[48];    /* storage for name when the kernel is generated */
+    bool reference;       /* set before lowering: reference kernels only (constant folding) */
+    int packed_in;        /* k + 1 if in[k] is replaced by packed (a weight laid out for the kernel), else 0 */
+    float *packed;        /* malloc'd; codegen emits it as a const array, folding passes it */
+    int64_t npacked;
 } KernelCall;
 
 #define KC_KERNEL(kc, hdr, func) kc_kernel((kc), (hdr), #func, (func))
@@ -299,9 +350,10 @@ void kc_free(KernelCall *kc);
 typedef Status (*LowerFn)(const Node *n, KernelCall *kc, Diag *d);
 typedef struct { Op op; LowerFn lower; } LowerRule;
 extern const LowerRule lower_elementwise[], lower_linalg[], lower_pool_norm[],
-    lower_reduce[], lower_movement[], lower_resize[];
+    lower_reduce[], lower_movement[], lower_resize[], lower_fused[];
 LowerFn lower_rule(Op op);  /* NULL if the op has no lowering yet */
 Status lower_node(const Node *n, KernelCall *kc, Diag *d);
+bool lower_takes_epilogue(const Node *n);  /* lower_fused.c: n's linalg kernel has a fused form */
 
 /* Run n on its constant inputs at compile time; its outputs become constants. */
 Status eval_node(Graph *g, Node *n, Diag *d);
@@ -311,8 +363,43 @@ typedef struct {
     const char *name;        /* C identifier prefix */
     const char *outdir;
     const char *source;      /* model path, for the banner */
+    int cuda_arch;           /* CUDA: the compute capability it is built for (90: sm_90) */
+    bool cuda_graph;         /* CUDA: capture the forward pass in a CUDA graph by default */
+    bool checked;            /* C: NAME_run returns KILN_STATUS_NONFINITE if an output holds NaN or Inf */
 } CodegenOptions;
 Status codegen_c(const Graph *g, const CodegenOptions *o, Diag *d);
+
+/* cpu.c: the CPU the C target's fast kernels are for (--cpu, --threads). */
+typedef struct {
+    const char *name;     /* generic, avx2, avx512, neon */
+    int vec_bytes;        /* vector width of the micro-kernel */
+    int mr, nr;           /* its register tile: weights are packed in panels of these */
+    const char *target;   /* GCC/Clang target attribute enabling the ISA, or "" */
+    const char *feature;  /* __builtin_cpu_supports name NAME_run checks, or "" */
+    int threads;          /* > 1: kernels split work across rtlib's pool */
+} CpuTarget;
+extern const CpuTarget *codegen_cpu;  /* NULL: reference kernels only */
+Status cpu_select(const char *name, int threads, Diag *d);  /* NULL or "native": the host's */
+void emit_cpu_config(Buf *b, const char *const *headers, int nheaders);  /* #defines gemm.h reads */
+void emit_cpu_check(Buf *b, const char *const *headers, int nheaders);   /* NAME_run's ISA check */
+void emit_cpu_header(Buf *h, const char *name);                           /* NAME_CPU, NAME_THREADS */
+bool value_only_packed(const Graph *g, const KernelCall *calls, const Value *v);
+void emit_packed(Buf *b, const Node *n, const KernelCall *kc);            /* static const float pkID[] */
+/* cuda.c: write NAME.cu and NAME.h for the CUDA target into outdir. */
+Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d);
+const char *cuda_pass_list(int level);  /* the CUDA target's pipeline at -O<level>, or NULL: the default */
+
+/* emit.c: what both targets' emitters share. */
+void emit_value_ref(const Graph *g, const Value *v, char *buf, size_t n);  /* inputs[k], outputs[k], wID, (ws + OFF) */
+void emit_comment(Buf *b, const char *s);             /* text safe inside a C comment */
+void emit_string_lit(Buf *b, const char *s);          /* a C string literal */
+void emit_float_lit(Buf *b, double x, bool single);
+void emit_element_lit(Buf *b, DType t, const void *data, size_t i);
+void emit_const(Buf *b, const Value *v);              /* static const wID[] = {...} */
+void emit_params(Buf *b, const Node *n, const KernelCall *kc);  /* static const pID[], fID[] */
+void emit_tensor_descs(Buf *b, const char *what, Value *const *vals, int count);
+void emit_kernel_headers(Buf *b, const char *dir, const char *ext, const char *const *headers, int nheaders);
+Status emit_write_file(const char *dir, const char *name, const char *text, size_t len, Diag *d);
 
 /* Kernel header text compiled into kiln (build/embedded.c), by file name. */
 const char *embedded_file(const char *name);
@@ -337,11 +424,45 @@ Status pass_infer_shapes(Graph *g, Diag *d);
 Status pass_fold_constants(Graph *g, Diag *d);
 Status pass_eliminate_dead(Graph *g, Diag *d);
 Status pass_plan_memory(Graph *g, Diag *d);
+Status pass_fuse_epilogues(Graph *g, Diag *d);
+Status pass_fuse_elementwise(Graph *g, Diag *d);
+Status pass_fuse_layernorm(Graph *g, Diag *d);
+Status pass_fuse_gelu(Graph *g, Diag *d);
+Status pass_fuse_attention(Graph *g, Diag *d);
+
+/* fusion.c: pattern helpers of the fuse-* passes */
+bool only_use(const Value *v, const Node *user);   /* v is an intermediate that user alone reads */
+Node *sole_user(const Value *v, Op op);            /* the one reader of intermediate v, if its op is op (OP_COUNT_: any) */
+Value *other_operand(const Node *n, const Value *v);  /* the other input of a binary node that reads v */
+bool value_scalar(const Value *v, double *x);      /* a known single number */
+bool const_near(const Value *v, double want);      /* ... within 1e-4 of want, relatively (exporters round) */
+void node_remove(Node *n);                         /* dead, its inputs released */
+/* A new node of op with nin inputs in root's place, writing root's output; root is removed. */
+Node *fuse_replace(Graph *g, Node *root, Op op, int nin);
+Status fuse_check(Node *n, Diag *d);               /* its shape rule accepts it and keeps its output type */
+Status pass_eliminate_noops(Graph *g, Diag *d);
+Status pass_cse(Graph *g, Diag *d);
+Status pass_simplify(Graph *g, Diag *d);
+Status pass_fold_batchnorm(Graph *g, Diag *d);
+
+/* rewrite.c: pattern helpers of the rewriting passes */
+bool op_is_reshape_like(Op op);              /* Reshape, Flatten, Squeeze, Unsqueeze: same bytes, new shape */
+Node *live_producer(const Value *v, Op op);  /* v's live producer if its op is op (OP_COUNT_: any), else NULL */
+int transpose_perm(const Node *n, int64_t perm[KILN_MAX_RANK]);  /* the rank, or -1 for a bad perm */
+bool perm_keeps_order(const int64_t *perm, const Shape *in);     /* only size-1 axes move */
+bool value_all_equal(const Value *v, double x);                  /* a constant whose every element is x */
+Value *new_const(Graph *g, const char *base, DType t, const Shape *s, const void *data);  /* fresh name from base */
+bool node_make_reshape(Graph *g, Node *n, Value *x);             /* n = Reshape(x) to n's output shape */
 
 /* ---- frontends (compiler/) --------------------------------------------- */
 
 /* Read an ONNX model file into a new graph. */
 Status onnx_load(const char *path, Graph **out, Diag *d);
+/* The same from memory; path names it in diagnostics and its folder holds
+ * external data (NULL: none may be used). */
+Status onnx_load_buffer(const void *bytes, size_t len, const char *path, Graph **out, Diag *d);
+/* kir_load.c: read a kiln text file (.kir, README "kiln text"); errors carry FILE:LINE:COL. */
+Status kir_load(const char *path, Graph **out, Diag *d);
 
 /* npy.c: NumPy .npy files (format 1.0 to 3.0, little-endian, C order). */
 typedef struct {
@@ -351,6 +472,7 @@ typedef struct {
     size_t bytes;
 } NpyArray;
 Status npy_read(const char *path, NpyArray *out, Diag *d);
+Status npy_decode(const void *bytes, size_t len, const char *path, NpyArray *out, Diag *d);  /* from memory */
 Status npy_write(const char *path, DType t, const Shape *s, const void *data, Diag *d);
 
 /* ---- the driver (compiler/) ------------------------------------------- */
@@ -367,9 +489,14 @@ typedef struct {
     bool dump_ir;                   /* print the IR after the pipeline */
     bool verify_each;
     bool time_passes;               /* print a table of time and node counts per pass */
+    bool checked;                   /* --checked: the module checks its outputs for NaN and Inf */
     int level;                      /* -O0, -O1, -O2 */
     const char *pass_list;          /* --passes a,b,c (or "none"): replaces the level's pipeline */
     const char *depfile;            /* -MD -MF */
+    const char *cpu;                /* --cpu: native (NULL), generic, avx2, avx512, neon, none */
+    int threads;                    /* --threads N (0: 1) */
+    int cuda_arch;                  /* --cuda-arch SM (default 90) */
+    bool cuda_graph;                /* --cuda-graph */
     int nbind;
     struct { const char *name; const char *file; } bind[MAX_BINDINGS];   /* --bind NAME=FILE.npy */
     int ndim;
@@ -386,7 +513,19 @@ int report(const char *file, const Diag *d);
 
 /* options.c: options kiln compile, run and inspect share. */
 int parse_common_option(int argc, char **argv, int *i, CompileOptions *o, Diag *d);
+const char *option_name(const char *text, size_t len);  /* a copy that lives until exit */
 Status check_options(const CompileOptions *o, Diag *d);
+
+/* cmd_run.c: run a program (its output to log, if given): its exit status, or 128+signal. */
+int run_spawn(char *const argv[], const char *log);
+Status run_write_raw(const char *path, const void *data, size_t n, Diag *d);
+/* run_cuda.c: build DIR/model.cu with nvcc around the CUDA harness and run it. */
+typedef struct {
+    int arch;           /* sm_XX */
+    bool with_copies;   /* --with-copies: time host-device copies too */
+    bool profile;       /* --profile: per-node GPU times */
+} CudaRunOptions;
+Status build_and_run_cuda(Graph *g, const char *dir, int bench, const CudaRunOptions *ro, Diag *d);
 
 int cmd_compile(int argc, char **argv);
 int cmd_run(int argc, char **argv);

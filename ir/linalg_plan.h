@@ -314,6 +314,7 @@ static KILN_UNUSED Status la_conv(const Node *n, bool transpose, LaConv *g, Diag
         if (attr_get(n, "kernel_shape") && g->k[i] != w->dims[i + 2])
             return diag_error(d, ST_INPUT, n, "kernel_shape differs from W %s", shape_str(w, sw, sizeof sw));
         g->k[i] = w->dims[i + 2];
+        if (g->k[i] < 1) return diag_error(d, ST_INPUT, n, "W %s has an empty kernel", shape_str(w, sw, sizeof sw));
     }
     bool upper = !strcmp(ap, "SAME_UPPER"), lower = !strcmp(ap, "SAME_LOWER"), valid = !strcmp(ap, "VALID");
     if (!upper && !lower && !valid && strcmp(ap, "NOTSET"))

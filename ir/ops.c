@@ -20,8 +20,27 @@ Op op_from_name(const char *name)
     return OP_COUNT_;
 }
 
+bool op_attr_kind(Op op, const char *name, AttrKind *kind)
+{
+    static const char *const kinds[] = {"f", "i", "s", "t", "g", "fs", "is", "ss", "ts"};
+    size_t len = strlen(name);
+    for (const char *p = op_info[op].attrs; *p;) {
+        while (*p == ' ') p++;
+        const char *colon = strchr(p, ':'), *end = strchr(p, ' ');
+        if (!end) end = p + strlen(p);
+        if (colon && colon < end && (size_t)(colon - p) == len && strncmp(p, name, len) == 0)
+            for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+                if (strlen(kinds[k]) == (size_t)(end - colon - 1) && strncmp(colon + 1, kinds[k], strlen(kinds[k])) == 0) {
+                    *kind = (AttrKind)k;
+                    return true;
+                }
+        p = end;
+    }
+    return false;
+}
+
 static const InferRule *const infer_tables[] = {
-    infer_elementwise, infer_linalg, infer_pool_norm, infer_reduce, infer_movement, infer_resize,
+    infer_elementwise, infer_linalg, infer_pool_norm, infer_reduce, infer_movement, infer_resize, infer_fused,
 };
 
 InferFn infer_rule(Op op)

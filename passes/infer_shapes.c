@@ -49,6 +49,9 @@ Status pass_infer_shapes(Graph *g, Diag *d)
         InferFn rule = infer_rule(n->op);
         if (!rule) return diag_unsupported(d, n, "unsupported operator: kiln has no shape rule for %s yet", op_info[n->op].name);
         for (int k = 0; k < n->nin; k++)
+            if (!n->in[k] && k < op_info[n->op].min_in) /* shape rules rely on this, whatever the frontend */
+                return diag_error(d, ST_INPUT, n, "input %d is required, but it is omitted", k);
+        for (int k = 0; k < n->nin; k++)
             if (n->in[k] && !n->in[k]->typed)
                 return diag_error(d, ST_INTERNAL, n, "input '%s' has no type before its use", n->in[k]->name);
         if (rule(n, d)) return d->status;
@@ -56,8 +59,10 @@ Status pass_infer_shapes(Graph *g, Diag *d)
             Value *v = n->out[k];
             if (!v) continue;
             if (!v->typed) return diag_error(d, ST_INTERNAL, n, "shape rule left output %d untyped", k);
-            if (shape_numel(&v->shape) < 0 || (value_bytes(v) == 0 && shape_numel(&v->shape) > 0))
-                return diag_error(d, ST_INPUT, n, "output '%s' is too large (size overflows)", v->name);
+            if (shape_numel(&v->shape) < 0 || shape_numel(&v->shape) > KILN_MAX_ELEMENTS ||
+                (value_bytes(v) == 0 && shape_numel(&v->shape) > 0))
+                return diag_error(d, ST_INPUT, n, "output '%s' has shape %s: more than %lld elements", v->name,
+                                  shape_str(&v->shape, (char[256]){0}, 256), (long long)KILN_MAX_ELEMENTS);
         }
         if (node_is_foldable(n) && output_bytes(n) <= FOLD_DURING_INFER_BYTES)
             if (eval_node(g, n, d)) return d->status;

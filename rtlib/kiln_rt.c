@@ -1,4 +1,6 @@
 /* kiln_rt.c — the portable part of libkiln_rt: names, sizes, version. */
+#include <string.h>
+
 #include "kiln_rt.h"
 
 const int KILN_RT_VERSION_SYMBOL = KILN_VERSION_MAJOR * 10000 + KILN_VERSION_MINOR * 100 + KILN_VERSION_PATCH;
@@ -12,6 +14,7 @@ static const char *const status_names[KILN_STATUS_COUNT_] = {
     [KILN_STATUS_DEVICE_ERROR] = "device error",
     [KILN_STATUS_VERSION_MISMATCH] = "version mismatch between module, runtime or device",
     [KILN_STATUS_INTERNAL] = "internal error in kiln",
+    [KILN_STATUS_NONFINITE] = "an output holds NaN or Inf (checked by a module compiled with --checked)",
 };
 
 const char *kiln_status_string(kiln_status s)
@@ -50,4 +53,28 @@ size_t kiln_tensor_numel(const kiln_tensor_desc *t)
 size_t kiln_tensor_bytes(const kiln_tensor_desc *t)
 {
     return kiln_tensor_numel(t) * kiln_dtype_size(t->dtype);
+}
+
+/* By the bits, so that no compiler flag (-ffast-math) can fold the test away:
+ * NaN and Inf are the values whose exponent bits are all ones. */
+size_t kiln_tensor_find_nonfinite(const kiln_tensor_desc *t, const void *data)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    size_t i, n = kiln_tensor_numel(t);
+    for (i = 0; i < n; i++) {
+        uint16_t h;
+        uint32_t u;
+        uint64_t w;
+        switch (t->dtype) {
+        case KILN_DTYPE_F16: memcpy(&h, p + 2 * i, 2); if ((h & 0x7c00u) == 0x7c00u) return i; break;
+        case KILN_DTYPE_BF16: memcpy(&h, p + 2 * i, 2); if ((h & 0x7f80u) == 0x7f80u) return i; break;
+        case KILN_DTYPE_F32: memcpy(&u, p + 4 * i, 4); if ((u & 0x7f800000u) == 0x7f800000u) return i; break;
+        case KILN_DTYPE_F64:
+            memcpy(&w, p + 8 * i, 8);
+            if ((w & 0x7ff0000000000000u) == 0x7ff0000000000000u) return i;
+            break;
+        default: return (size_t)-1;
+        }
+    }
+    return (size_t)-1;
 }

@@ -26,6 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" { /* CUDA modules and their harness are C++ */
+#endif
+
 #define KILN_VERSION_MAJOR 0
 #define KILN_VERSION_MINOR 1
 #define KILN_VERSION_PATCH 0
@@ -52,6 +56,7 @@ typedef enum {
     KILN_STATUS_DEVICE_ERROR,      /* the accelerator or its libraries reported an error */
     KILN_STATUS_VERSION_MISMATCH,  /* module and runtime or device do not match */
     KILN_STATUS_INTERNAL,          /* a bug in kiln: please report it */
+    KILN_STATUS_NONFINITE,         /* an output holds NaN or Inf (modules compiled with --checked) */
     KILN_STATUS_COUNT_
 } kiln_status;
 
@@ -100,5 +105,20 @@ typedef struct {
 /* Elements and bytes of a described tensor. */
 size_t kiln_tensor_numel(const kiln_tensor_desc *t);
 size_t kiln_tensor_bytes(const kiln_tensor_desc *t);
+/* The index of the first NaN or Inf in a floating-point tensor's data, or
+ * (size_t)-1 if there is none (always, for integer and bool tensors). */
+size_t kiln_tensor_find_nonfinite(const kiln_tensor_desc *t, const void *data);
+
+/* Modules compiled with --threads N call this (rtlib/kiln_threads.c, which
+ * needs -pthread); others never refer to it, so they link no thread code.
+ * Runs fn(ctx, i) for i in [0, n) on a pool of worker threads created at the
+ * first call and kept; the caller works too, and returns when all are done.
+ * Concurrent callers do not wait for each other: one that finds the pool
+ * busy runs its tasks itself. */
+void kiln_rt_parallel_for(int n, void (*fn)(void *ctx, int i), void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -45,13 +45,14 @@ int main(int argc, char **argv)
     const void *inputs[model_NUM_INPUTS + 1];
     void *outputs[model_NUM_OUTPUTS + 1];
     char path[4096];
-    int k, iters = argc > 2 ? atoi(argv[2]) : 0;
+    int k, iters = argc > 2 ? atoi(argv[2]) : 0, rc = 0;
     void *ws = NULL;
     kiln_status st;
     if (argc < 2 || !desc || posix_memalign(&ws, KILN_ALIGNMENT, model_WORKSPACE_SIZE + 1) != 0) {
         fprintf(stderr, "usage: %s DIR [ITERATIONS]\n", argv[0]);
         return 3;
     }
+    memset(outputs, 0, sizeof outputs);
     for (k = 0; k < desc->num_inputs; k++) {
         snprintf(path, sizeof path, "%s/in_%d.bin", argv[1], k);
         inputs[k] = read_all(path, kiln_tensor_bytes(&desc->inputs[k]));
@@ -61,9 +62,20 @@ int main(int argc, char **argv)
         outputs[k] = calloc(1, n ? n : 1);
     }
     st = model_run(inputs, outputs, ws);
+    if (st == KILN_STATUS_NONFINITE) { /* --checked: say where */
+        for (k = 0; k < desc->num_outputs; k++) {
+            size_t i = kiln_tensor_find_nonfinite(&desc->outputs[k], outputs[k]);
+            if (i != (size_t)-1)
+                fprintf(stderr, "run: output %d '%s' holds NaN or Inf (first at flat index %lu)\n", k,
+                        desc->outputs[k].name, (unsigned long)i);
+        }
+        rc = 4;
+        goto done;
+    }
     if (st != KILN_STATUS_OK) {
         fprintf(stderr, "run: model_run failed: %s\n", kiln_status_string(st));
-        return 1;
+        rc = 1;
+        goto done;
     }
     for (k = 0; k < desc->num_outputs; k++) {
         size_t n = kiln_tensor_bytes(&desc->outputs[k]);
@@ -72,7 +84,8 @@ int main(int argc, char **argv)
         f = fopen(path, "wb");
         if (!f || fwrite(outputs[k], 1, n, f) != n || fclose(f) != 0) {
             fprintf(stderr, "run: cannot write %s\n", path);
-            return 3;
+            rc = 3;
+            goto done;
         }
     }
     if (iters > 0) {
@@ -91,5 +104,9 @@ int main(int argc, char **argv)
         printf("throughput: %.2f inferences/s\n", iters / (total / 1e3));
         free(t);
     }
-    return 0;
+done: /* free everything, so a sanitized build reports no leaks */
+    for (k = 0; k < desc->num_inputs; k++) free((void *)inputs[k]);
+    for (k = 0; k < desc->num_outputs; k++) free(outputs[k]);
+    free(ws);
+    return rc;
 }

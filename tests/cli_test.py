@@ -9,6 +9,7 @@ Prints one line per failed check and ends with "N passed, N failed".
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -186,6 +187,134 @@ def test_external_data_and_bench(tmp):
     check("external data outside the model's folder: exit 1", rc == 1 and "leaves the model's folder" in err, (rc, err))
 
 
+def test_cuda_module_compiles(tmp):
+    """CI has no GPU: the CUDA target's module for the conv net must still
+    compile with nvcc (tests/device/run.sh runs it on a GPU)."""
+    nvcc = os.environ.get("NVCC") or shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
+    if not os.path.exists(nvcc):
+        print("skipped: CUDA module compile (no nvcc)")
+        return
+    os.makedirs(f"{tmp}/cuda", exist_ok=True)
+    path = save(conv_net(), f"{tmp}/cuda/convnet.onnx")
+    rc, _, err = kiln("compile", path, "-o", f"{tmp}/cuda/out", "--name", "convnet", "--target", "cuda")
+    check("compile conv net --target cuda", rc == 0, err)
+    if rc != 0:
+        return
+    p = subprocess.run([nvcc, "-arch=sm_90", "-std=c++17", "-Werror", "cross-execution-space-call", "-I", f"{tmp}/cuda/out",
+                        "-c", f"{tmp}/cuda/out/convnet.cu", "-o", f"{tmp}/cuda/out/convnet.o"],
+                       capture_output=True, text=True, timeout=600)
+    check("CUDA module compiles with nvcc -arch=sm_90", p.returncode == 0, p.stderr[:2000])
+    rc, _, err = kiln("compile", path, "-o", f"{tmp}/cuda/bad", "--target", "cuda", "--cuda-arch", "7")
+    check("--cuda-arch 7: exit 2", rc == 2 and "cuda-arch" in err, (rc, err))
+
+
+def fast_net():
+    """The layers the fast kernels take: strided conv + relu, depthwise, 1x1, MatMul, Gemm; odd sizes."""
+    rng = np.random.default_rng(11)
+    w = lambda *s: numpy_helper.from_array(rng.standard_normal(s).astype(np.float32) * 0.3)
+    inits = []
+    for name, arr in [("w1", w(12, 3, 3, 3)), ("b1", w(12)), ("wd", w(12, 1, 3, 3)), ("bd", w(12)),
+                      ("w2", w(20, 12, 1, 1)), ("wm", w(20 * 7 * 9, 17)), ("wg", w(13, 17)), ("bg", w(13))]:
+        arr.name = name
+        inits.append(arr)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "wd", "bd"], ["c2"], pads=[1, 1, 1, 1], group=12),
+        helper.make_node("Conv", ["c2", "w2"], ["c3"]),
+        helper.make_node("Flatten", ["c3"], ["f"]),
+        helper.make_node("MatMul", ["f", "wm"], ["m"]),
+        helper.make_node("Gemm", ["m", "wg", "bg"], ["y"], transB=1, alpha=0.5),
+    ]
+    graph = helper.make_graph(nodes, "fastnet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 3, 13, 17])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 13])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+# Runs a module named model on DIR/in_0.bin, writes DIR/out_0.bin (one input, one float output).
+FAST_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "model.h"
+int main(int argc, char **argv)
+{
+    static unsigned char ws[model_WORKSPACE_SIZE + 64];
+    static float x[1 << 16], y[1 << 16];
+    const void *in[1] = {x};
+    void *out[1] = {y};
+    char path[4096];
+    FILE *f;
+    size_t n;
+    unsigned char *w = ws + (64 - (size_t)ws % 64) % 64;
+    if (argc < 2) return 2;
+    sprintf(path, "%s/in_0.bin", argv[1]);
+    if (!(f = fopen(path, "rb"))) return 2;
+    n = fread(x, 1, sizeof x, f);
+    fclose(f);
+    (void)n;
+    if (model_run(in, out, w) != KILN_STATUS_OK) return 1;
+    sprintf(path, "%s/out_0.bin", argv[1]);
+    if (!(f = fopen(path, "wb"))) return 2;
+    fwrite(y, sizeof(float), kiln_tensor_numel(&model_desc()->outputs[0]), f);
+    fclose(f);
+    return 0;
+}
+"""
+
+
+def test_fast_kernels(tmp):
+    """--cpu and --threads: every CPU's kernels, the scalar fallback and the thread pool give the
+    reference kernels' results (--cpu none); without --threads the module has no thread symbols."""
+    d = f"{tmp}/fast"
+    os.makedirs(d, exist_ok=True)
+    path = save(fast_net(), f"{d}/fastnet.onnx")
+    x = np.random.default_rng(5).standard_normal((3, 3, 13, 17)).astype(np.float32)
+    np.save(f"{d}/x.npy", x)
+    rc, _, err = kiln("run", path, "--input", f"x={d}/x.npy", "--output-dir", f"{d}/ref", "--cpu", "none")
+    check("fast net: reference run", rc == 0, err)
+    if rc:
+        return
+    want = np.load(f"{d}/ref/output_0.npy")
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    cpus = ["generic"] + [c for c, f in (("avx2", " avx2"), ("avx512", " avx512f")) if f in flags]
+    for cpu, threads in [(c, 1) for c in cpus] + [("native", 2)]:
+        out = f"{d}/{cpu}{threads}"
+        rc, _, err = kiln("run", path, "--input", f"x={d}/x.npy", "--output-dir", out, "--cpu", cpu, "--threads", threads)
+        ok = rc == 0 and np.allclose(np.load(f"{out}/output_0.npy"), want, rtol=1e-4, atol=1e-4)
+        check(f"fast net --cpu={cpu} --threads {threads} matches the reference kernels", ok, err)
+    # The module built by hand: strict C99, and with -DKILN_GENERIC, same results.
+    cc = os.environ.get("CC", "cc")
+    x.tofile(f"{d}/in_0.bin")
+    for threads in (1, 2):
+        mod = f"{d}/mod{threads}"
+        rc, _, err = kiln("compile", path, "-o", mod, "--name", "model", "--threads", threads)
+        check(f"compile fast net --threads {threads}", rc == 0, err)
+        if rc:
+            return
+        p = subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-c", f"{mod}/model.c",
+                            "-o", f"{mod}/model.o"], capture_output=True, text=True)
+        check(f"fast module (--threads {threads}) compiles with -std=c99 -pedantic -Werror", p.returncode == 0, p.stderr[:2000])
+        syms = subprocess.run(["nm", f"{mod}/model.o"], capture_output=True, text=True).stdout
+        uses_pool = "kiln_rt_parallel_for" in syms or "pthread" in syms
+        check(f"--threads {threads}: thread symbols {'present' if threads > 1 else 'absent'}", uses_pool == (threads > 1), syms)
+    with open(f"{d}/main.c", "w") as f:
+        f.write(FAST_MAIN)
+    for generic in ([], ["-DKILN_GENERIC"]):
+        prog = f"{d}/prog{len(generic)}"
+        p = subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", *generic, f"-I{d}/mod1",
+                            f"{d}/mod1/model.c", f"{d}/main.c", f"{ROOT}/build/libkiln_rt.a", "-lm", "-o", prog],
+                           capture_output=True, text=True)
+        check(f"fast module {' '.join(generic) or '(vector)'} builds", p.returncode == 0, p.stderr[:2000])
+        if p.returncode:
+            continue
+        r = subprocess.run([prog, d], capture_output=True, text=True)
+        got = np.fromfile(f"{d}/out_0.bin", np.float32).reshape(want.shape) if r.returncode == 0 else None
+        check(f"fast module {' '.join(generic) or '(vector)'} matches the reference kernels",
+              got is not None and np.allclose(got, want, rtol=1e-4, atol=1e-4), r.stderr)
+    rc, _, err = kiln("compile", path, "-o", f"{d}/bad", "--cpu", "pentium")
+    check("--cpu=pentium: exit 2", rc == 2 and "--cpu" in err, (rc, err))
+
+
 def main():
     global KILN
     ap = argparse.ArgumentParser()
@@ -195,6 +324,8 @@ def main():
         test_module_is_strict_c99(tmp)
         test_bad_inputs(tmp)
         test_external_data_and_bench(tmp)
+        test_cuda_module_compiles(tmp)
+        test_fast_kernels(tmp)
     print(f"{results['passed']} passed, {results['failed']} failed")
     return 1 if results["failed"] else 0
 

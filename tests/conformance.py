@@ -411,6 +411,12 @@ def main():
                     "(with --filter: add the filtered ones that pass)")
     ap.add_argument("--extra-args", default="", metavar="ARGS",
                     help="more arguments for `kiln run`, e.g. \"-O0\"")
+    ap.add_argument("--sample", type=int, metavar="N",
+                    help="run only N tests spread evenly over the suite "
+                    "(after --filter; the same N tests every time)")
+    ap.add_argument("--no-crashes", action="store_true",
+                    help="exit 1 if any test crashes (exit 3, a signal, a "
+                    "sanitizer report), ratchet or not")
     ap.add_argument("--list-failures", action="store_true",
                     help="also list the failing tests' names alone, "
                     "one per line")
@@ -423,6 +429,8 @@ def main():
 
     if args.update_ratchet and not args.ratchet:
         ap.error("--update-ratchet needs --ratchet FILE")
+    if args.update_ratchet and args.sample:
+        ap.error("--update-ratchet cannot be used with --sample")
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
     try:
@@ -452,6 +460,11 @@ def main():
             return 2
 
     tests = discover(args.data, pattern)
+    if args.sample and args.sample < len(tests):
+        step = len(tests) / args.sample
+        tests = [tests[int(i * step)] for i in range(args.sample)]
+        sampled = set(tests)
+        ratchet = [t for t in ratchet if t in sampled]
     runner = Runner(args)
     results = {}
     out = sys.stdout
@@ -527,6 +540,8 @@ def main():
 
     n = {s: sum(r.status == s for r in ordered) for s in (PASS, FAIL, SKIP)}
     print(f"{n[PASS]} passed, {n[FAIL]} failed, {n[SKIP]} skipped", file=out)
+    if args.no_crashes and crashes:
+        return 1
     if args.ratchet:
         return 1 if regressions else 0
     return 1 if failed else 0

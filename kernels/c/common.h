@@ -21,11 +21,35 @@
 
 #define KILN_KMAX_RANK 8
 
+/* Under nvcc the same kernels also compile as device code: the CUDA target
+ * runs them as its reference fallback for ops without a fast kernel. */
+#ifdef __CUDACC__
+#define KILN_DEVICE __host__ __device__
+#else
+#define KILN_DEVICE
+#endif
+
+/* Device code has memcpy and memset but no memmove. */
+#ifdef __CUDA_ARCH__
+static __device__ void *kiln_device_memmove(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t i;
+    if (d < s)
+        for (i = 0; i < n; i++) d[i] = s[i];
+    else
+        for (i = n; i > 0; i--) d[i - 1] = s[i - 1];
+    return dst;
+}
+#define memmove kiln_device_memmove
+#endif
+
 /* Helpers a module does not use must not warn under -Wall -Werror. */
 #if defined(__GNUC__) || defined(__clang__)
-#define KILN_UNUSED __attribute__((unused))
+#define KILN_UNUSED __attribute__((unused)) KILN_DEVICE
 #else
-#define KILN_UNUSED
+#define KILN_UNUSED KILN_DEVICE
 #endif
 #define KILN_KERNEL static KILN_UNUSED void
 

@@ -1,0 +1,35 @@
+/*
+ * movement.cuh — CUDA kernels of the data-movement operators, with the
+ * parameters of kernels/c/movement.h. Transpose, Slice, Expand and Tile are
+ * one strided gather: p = rank, base, dims[rank], strides[rank] (elements).
+ */
+#ifndef KILN_KERNELS_CUDA_MOVEMENT_CUH
+#define KILN_KERNELS_CUDA_MOVEMENT_CUH
+
+#define KILN_CU_STRIDED_COPY(N, T)                                                                 \
+    template <int NI, int NO>                                                                      \
+    static __global__ void kiln_cu_strided_copy_##N(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)   \
+    {                                                                                              \
+        int r = (int)p[0];                                                                         \
+        const int64_t *dims = p + 2, *st = p + 2 + r;                                              \
+        const T *x = (const T *)io.in[0] + p[1];                                                   \
+        T *y = (T *)io.out[0];                                                                     \
+        int64_t n = 1;                                                                             \
+        (void)f;                                                                                   \
+        for (int a = 0; a < r; a++) n *= dims[a];                                                  \
+        KILN_CU_LOOP(i, n)                                                                         \
+        {                                                                                          \
+            int64_t rem = i, off = 0;                                                              \
+            for (int a = r - 1; a >= 0; a--) {                                                     \
+                off += (rem % dims[a]) * st[a];                                                    \
+                rem /= dims[a];                                                                    \
+            }                                                                                      \
+            y[i] = x[off];                                                                         \
+        }                                                                                          \
+    }
+KILN_CU_STRIDED_COPY(1, uint8_t)
+KILN_CU_STRIDED_COPY(2, uint16_t)
+KILN_CU_STRIDED_COPY(4, uint32_t)
+KILN_CU_STRIDED_COPY(8, uint64_t)
+
+#endif

@@ -1,0 +1,172 @@
+/* test_gemm.c — the fast kernels of kernels/c/gemm.h against the reference
+ * kernels of kernels/c/linalg.h, on sizes that hit every edge: 1x1x1,
+ * primes, and sizes just off the tile and block sizes. Weights are packed
+ * as codegen/lower_linalg.c packs them.
+ *
+ * Built by ninja with the portable defaults; tests/cli_test.py also builds it
+ * standalone (cc -std=c99 -pedantic, only kernel headers needed) for each
+ * --cpu tile and with -DKILN_GENERIC. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../../kernels/c/linalg.h"
+#include "../../kernels/c/fused.h"
+#include "../../kernels/c/gemm.h"
+#include "test.h"
+
+static uint32_t rng = 1;
+
+static float *randf(int64_t n)
+{
+    float *p = malloc(sizeof *p * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        p[i] = (float)(rng >> 8) / 16777216.0f - 0.5f;
+    }
+    return p;
+}
+
+/* Largest |a - b| relative to the size of the sum. */
+static int close_all(const float *a, const float *b, int64_t n, int64_t K)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!(fabsf(a[i] - b[i]) <= 1e-5f * (float)(K + 1))) {
+            fprintf(stderr, "  element %lld: %g vs %g\n", (long long)i, a[i], b[i]);
+            return 0;
+        }
+    return 1;
+}
+
+static float *scratch_for(int64_t N, int ap, int bp)
+{
+    return malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_sgemm_scratch(N, ap, bp, KILN_GEMM_MR, KILN_GEMM_NR) + 1));
+}
+
+/* MatMul with B packed (a weight), A packed, or neither; against kiln_matmul_f32. */
+static void check_matmul(int64_t M, int64_t N, int64_t K, int mode)
+{
+    float *a = randf(M * K), *b = randf(K * N), *y = randf(M * N), *r = randf(M * N), *pk = NULL;
+    int ap = mode == 1, bp = mode == 2;
+    int64_t pr[] = {0, M, N, K}, pf[] = {0, M, N, K, ap, bp};
+    const void *in[2] = {a, b};
+    void *out[2] = {r, NULL};
+    kiln_matmul_f32(pr, NULL, in, out);
+    if (bp) {
+        int64_t P = kiln_gemm_round_up(N, KILN_GEMM_NR);
+        pk = malloc(sizeof *pk * (size_t)(P * K + 1));
+        kiln_sgemm_pack_b(pk, b, N, 1, N, 0, P, 0, K, KILN_GEMM_NR);
+        in[1] = pk;
+    } else if (ap) {
+        int64_t P = kiln_gemm_round_up(M, KILN_GEMM_MR);
+        pk = malloc(sizeof *pk * (size_t)(P * K + 1));
+        kiln_sgemm_pack_a(pk, a, K, 1, M, 0, P, 0, K, KILN_GEMM_MR);
+        in[0] = pk;
+    }
+    out[0] = y;
+    out[1] = scratch_for(N, ap, bp);
+    kiln_matmul_fast_f32(pf, NULL, in, out);
+    if (!close_all(y, r, M * N, K)) fprintf(stderr, "matmul %lldx%lldx%lld mode %d\n", (long long)M, (long long)N, (long long)K, mode);
+    ASSERT(close_all(y, r, M * N, K));
+    free(a), free(b), free(y), free(r), free(pk), free(out[1]);
+}
+
+static void test_matmul_sizes(void)
+{
+    static const int64_t sizes[][3] = {{1, 1, 1}, {2, 3, 5}, {7, 13, 11}, {5, 17, 3}, {13, 31, 37}, {29, 33, 1},
+                                       {1, 67, 129}, {97, 7, 600}, {150, 130, 513}, {6, 16, 512}, {14, 32, 1030}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        for (int mode = 0; mode < 3; mode++) check_matmul(sizes[i][0], sizes[i][1], sizes[i][2], mode);
+}
+
+/* Gemm with transposes, alpha, beta and a broadcast C, B packed from its transposed layout. */
+static void test_gemm_epilogue(void)
+{
+    int64_t M = 19, N = 23, K = 41;
+    for (int tb = 0; tb < 2; tb++) {
+        float *a = randf(M * K), *b = randf(K * N), *c = randf(N), *y = randf(M * N), *r = randf(M * N);
+        int64_t brs = tb ? 1 : N, bcs = tb ? K : 1, P = kiln_gemm_round_up(N, KILN_GEMM_NR);
+        int64_t pr[] = {M, N, K, K, 1, brs, bcs, 1, 0, 1}, pf[] = {M, N, K, K, 1, brs, bcs, 1, 0, 1, 0, 1};
+        double f[] = {0.75, -1.5};
+        float *pk = malloc(sizeof *pk * (size_t)(P * K));
+        const void *in[3] = {a, b, c};
+        void *out[2] = {r, NULL};
+        kiln_gemm_f32(pr, f, in, out);
+        kiln_sgemm_pack_b(pk, b, brs, bcs, N, 0, P, 0, K, KILN_GEMM_NR);
+        in[1] = pk;
+        out[0] = y;
+        out[1] = scratch_for(N, 0, 1);
+        kiln_gemm_fast_f32(pf, f, in, out);
+        ASSERT(close_all(y, r, M * N, K));
+        free(a), free(b), free(c), free(y), free(r), free(pk), free(out[1]);
+    }
+}
+
+/* Conv (grouped, strided, padded, dilated, 1x1) and depthwise against kiln_conv_f32. */
+static void check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int64_t KH, int64_t KW,
+                       int64_t s, int64_t dl, int64_t pad, int clamp)
+{
+    int64_t OH = (H + 2 * pad - (KH - 1) * dl - 1) / s + 1, OW = (W + 2 * pad - (KW - 1) * dl - 1) / s + 1;
+    int64_t Cg = C / G, Mg = M / G, K = Cg * KH * KW, P = kiln_gemm_round_up(Mg, KILN_GEMM_MR), gi, i;
+    float *x = randf(N * C * H * W), *w = randf(M * K), *b = randf(M), *y = randf(N * M * OH * OW);
+    float *r = randf(N * M * OH * OW), *pk = malloc(sizeof *pk * (size_t)(G * P * K));
+    int64_t pr[] = {2, N, C, M, G, 1, H, W, OH, OW, KH, KW, s, s, dl, dl, pad, pad};
+    int64_t pf[] = {N, C, M, G, H, W, OH, OW, KH, KW, s, s, dl, dl, pad, pad, 1, clamp};
+    double f[] = {0.0, 0.25};
+    int dw = G == C && G == M;
+    const void *in[3] = {x, w, b};
+    void *out[2] = {r, NULL};
+    kiln_conv_f32(pr, NULL, in, out);
+    if (clamp)
+        for (i = 0; i < N * M * OH * OW; i++) r[i] = r[i] < 0.0f ? 0.0f : r[i] > 0.25f ? 0.25f : r[i];
+    for (gi = 0; gi < G; gi++) kiln_sgemm_pack_a(pk + gi * P * K, w + gi * Mg * K, K, 1, Mg, 0, P, 0, K, KILN_GEMM_MR);
+    if (!dw) in[1] = pk;
+    out[0] = y;
+    out[1] = dw ? malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_dwconv_scratch(OH, OW, KH, KW, dl, dl)))
+                : scratch_for(OH * OW, 1, 0);
+    if (dw) kiln_dwconv_f32(pf, f, in, out);
+    else kiln_conv_fast_f32(pf, f, in, out);
+    if (!close_all(y, r, N * M * OH * OW, K))
+        fprintf(stderr, "conv N%lld C%lld M%lld G%lld %lldx%lld k%lldx%lld s%lld d%lld p%lld\n", (long long)N, (long long)C,
+                (long long)M, (long long)G, (long long)H, (long long)W, (long long)KH, (long long)KW, (long long)s,
+                (long long)dl, (long long)pad);
+    ASSERT(close_all(y, r, N * M * OH * OW, K));
+    free(x), free(w), free(b), free(y), free(r), free(pk), free(out[1]);
+}
+
+static void test_conv_shapes(void)
+{
+    check_conv(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0);     /* 1x1x1 */
+    check_conv(2, 3, 7, 1, 11, 13, 3, 3, 1, 1, 1, 0);   /* odd everything */
+    check_conv(1, 3, 16, 1, 17, 19, 3, 3, 2, 1, 1, 1);  /* strided, clamped */
+    check_conv(1, 8, 12, 4, 9, 7, 3, 2, 1, 2, 2, 0);    /* grouped, dilated, non-square kernel */
+    check_conv(2, 37, 29, 1, 5, 23, 1, 1, 1, 1, 0, 1);  /* 1x1: B read directly */
+    check_conv(1, 5, 5, 1, 40, 3, 5, 1, 3, 1, 2, 0);
+    check_conv(1, 600, 9, 1, 3, 3, 1, 1, 1, 1, 0, 0);   /* K over one KC block */
+    check_conv(2, 6, 6, 6, 13, 17, 3, 3, 1, 1, 1, 1);   /* depthwise */
+    check_conv(1, 5, 5, 5, 14, 11, 3, 3, 2, 1, 1, 0);   /* depthwise, strided */
+    check_conv(1, 4, 4, 4, 9, 10, 5, 3, 1, 2, 3, 0);    /* depthwise, dilated, wide padding */
+    check_conv(1, 3, 3, 3, 2, 2, 3, 3, 2, 1, 1, 0);     /* depthwise, no interior */
+    check_conv(1, 3, 3, 3, 5, 4, 3, 3, 1, 3, 2, 1);     /* depthwise, taps wider than the input */
+    check_conv(2, 7, 7, 7, 16, 33, 3, 3, 2, 1, 1, 1);   /* depthwise, strided, odd width */
+}
+
+/* Attention (2 batch dims, one broadcast; a mask broadcast over rows) against kiln_attention_f32. */
+static void test_attention(void)
+{
+    int64_t B0 = 2, B1 = 3, Sq = 7, Sk = 19, D = 5, Dv = 11;
+    int64_t p[] = {2, B0, B1, B1 * Sq * D, Sq * D, 0, D * Sk, B1 * Sk * Dv, Sk * Dv, 0, 0, Sq, Sk, D, Dv, 1, 0, 1};
+    double f[] = {0.37};
+    float *q = randf(B0 * B1 * Sq * D), *kt = randf(B1 * D * Sk), *v = randf(B0 * B1 * Sk * Dv), *m = randf(Sk);
+    float *y = randf(B0 * B1 * Sq * Dv), *r = randf(B0 * B1 * Sq * Dv), *rs = randf(Sk);
+    float *s = malloc(sizeof *s * (size_t)kiln_attention_scratch(Sq, Sk, Dv, KILN_GEMM_MR, KILN_GEMM_NR, KILN_THREADS));
+    const void *in[4] = {q, kt, v, m};
+    void *out[2] = {r, rs};
+    p[5] = 0; /* KT shared across the first batch dim */
+    kiln_attention_f32(p, f, in, out);
+    out[0] = y, out[1] = s;
+    kiln_attention_fast_f32(p, f, in, out);
+    ASSERT(close_all(y, r, B0 * B1 * Sq * Dv, Sk));
+    free(q), free(kt), free(v), free(m), free(y), free(r), free(rs), free(s);
+}
+
+TEST_MAIN(test_matmul_sizes, test_gemm_epilogue, test_conv_shapes, test_attention)
