@@ -22,6 +22,7 @@ typedef enum {
     CU_MATMUL,  /* cuBLAS */
     CU_GEMM,    /* cuBLAS, after kiln_cu_gemm_c_f32 copied C into Y */
     CU_CONV,    /* cuDNN where the plan says so, else the reference kernel */
+    CU_FUSED,   /* FusedConv/Gemm/MatMul f32: the library call, then kiln_cu_epilogue_f32 */
 } CuKind;
 
 /* The elementwise kernels kernels/cuda/elementwise.cuh instantiates, by name. */
@@ -56,8 +57,11 @@ static CuKind classify(const Node *n, const KernelCall *kc)
     if (strcmp(k, "kiln_matmul_f32") == 0) return CU_MATMUL;
     if (strcmp(k, "kiln_gemm_f32") == 0) return CU_GEMM;
     if (strcmp(k, "kiln_conv_f32") == 0) return CU_CONV;
+    if (strcmp(k, "kiln_fused_conv_f32") == 0 || strcmp(k, "kiln_fused_gemm_f32") == 0 ||
+        strcmp(k, "kiln_fused_matmul_f32") == 0)
+        return CU_FUSED;
     if (strcmp(k, "kiln_copy") == 0 || strcmp(k, "kiln_identity") == 0) return CU_COPY;
-    if (in_list(cu_maps, k) || in_list(cu_strided, k)) return CU_MAP;
+    if (in_list(cu_maps, k) || in_list(cu_strided, k) || strcmp(k, "kiln_gather") == 0) return CU_MAP;
     if (in_list(cu_bcasts, k)) return CU_BCAST;
     if (strcmp(k, "kiln_pool_f32") == 0 && kc->p[0] <= 1 && !kc->p[5]) return CU_MAP;
     if (strcmp(k, "kiln_softmax_f32") == 0 && kc->p[3] <= 1) return CU_LINES;
@@ -114,6 +118,13 @@ typedef struct {
 
 static int64_t align256(int64_t x) { return (x + 255) & ~(int64_t)255; }
 
+/* Does node i run cuDNN, and where in its p do the Conv parameters start? */
+static bool cudnn_conv(const Cu *c, int i, int64_t *at)
+{
+    *at = c->kinds[i] == CU_FUSED ? c->calls[i].p[0] : 0;
+    return c->kinds[i] == CU_CONV || (c->kinds[i] == CU_FUSED && strcmp(c->calls[i].name, "kiln_fused_conv_f32") == 0);
+}
+
 /* A value as the device code reads it. */
 static void ref(const Cu *c, const Value *v, char *buf, size_t n)
 {
@@ -162,6 +173,59 @@ static void emit_ref_launch(Cu *c, int i, int ni, int no)
     buf_printf(c->b, "        %s<<<1, 1, 0, s>>>(", kernel);
     buf_printf(c->b, c->poff[i] >= 0 ? "pd%d, " : "0, ", n->id);
     buf_printf(c->b, c->foff[i] >= 0 ? "fd%d, io);\n" : "0, io);\n", n->id);
+}
+
+/* FusedConv / FusedGemm / FusedMatMul (f32): cuDNN or cuBLAS with the base
+ * kernel's parameters (at p + E, f + F), then the epilogue in one pass; a
+ * conv cuDNN cannot plan runs the fused reference kernel. */
+static void emit_fused(Cu *c, int i)
+{
+    const Node *n = c->g->nodes[i];
+    const KernelCall *kc = &c->calls[i];
+    Buf *b = c->b;
+    char x[96], w[96], cb[96], y[96], cbias[160] = "0";
+    int ni, no, id = n->id;
+    int64_t E = kc->p[0], F = kc->p[1], r = kc->p[3], numel = shape_numel(&n->out[0]->shape), nch = 1, inner = 1;
+    int64_t grid = numel / 256 + 1 > 65535 ? 65535 : numel / 256 + 1;
+    const int64_t *q = kc->p + E, *dims = kc->p + 4, *rs = dims + 2 * r;
+    bool conv = strcmp(kc->name, "kiln_fused_conv_f32") == 0, gemm = strcmp(kc->name, "kiln_fused_gemm_f32") == 0;
+    /* the residual is dense when its strides are y's own */
+    int dense = 1;
+    for (int64_t a = r - 1, st = 1; a >= 0; st *= dims[a], a--) dense = dense && (dims[a] == 1 || rs[a] == st);
+    ref(c, n->in[0], x, sizeof x);
+    ref(c, n->in[1], w, sizeof w);
+    ref(c, n->nin > 2 ? n->in[2] : NULL, cb, sizeof cb);
+    ref(c, n->out[0], y, sizeof y);
+    if (conv) {
+        nch = q[3];
+        inner = q[1] > 0 && q[3] > 0 ? numel / (q[1] * q[3]) : 1;
+        if (q[5]) snprintf(cbias, sizeof cbias, "(const float *)%s", cb);
+        buf_printf(b, "        if (c->conv%d.ok) {\n", id);
+        buf_printf(b, "        KILN_CU_STATUS(kiln_cu_conv_run(&c->conv%d, c->cudnn, p%d + %" PRId64 ", %s, %s, %s, %s, c->dnn_ws, 0, "
+                      "node_names[%d]));\n", id, id, E, x, w, cb, y, i);
+    } else if (gemm) {
+        buf_printf(b, "        {\n");
+        if (q[7]) {
+            buf_printf(b, "        {\n");
+            emit_io(c, n, kc, &ni, &no);
+            buf_printf(b, "        kiln_cu_gemm_c_f32<%d, %d><<<%" PRId64 ", 256, 0, s>>>(pd%d + %" PRId64 ", 0, io);\n        }\n",
+                       ni, no, grid, id, E);
+        }
+        buf_printf(b, "        KILN_CU_STATUS(kiln_cu_gemm_f32(c->cublas, p%d + %" PRId64 ", f%d + %" PRId64 ", (const float *)%s, "
+                      "(const float *)%s, (float *)%s, node_names[%d]));\n", id, E, id, F, x, w, y, i);
+    } else {
+        buf_printf(b, "        {\n        KILN_CU_STATUS(kiln_cu_matmul_f32(c->cublas, p%d + %" PRId64 ", (const float *)%s, "
+                      "(const float *)%s, (float *)%s, node_names[%d]));\n", id, E, x, w, y, i);
+    }
+    emit_io(c, n, kc, &ni, &no);
+    buf_printf(b, "        kiln_cu_epilogue_f32<%d, %d><<<%" PRId64 ", 256, 0, s>>>(pd%d, fd%d, io, %s, %" PRId64 ", %" PRId64 ", %d);\n",
+               ni, no, grid, id, id, cbias, nch, inner, dense);
+    if (conv) {
+        buf_printf(b, "        } else {\n");
+        emit_io(c, n, kc, &ni, &no);
+        emit_ref_launch(c, i, ni, no);
+    }
+    buf_printf(b, "        }\n");
 }
 
 static void emit_node(Cu *c, int i)
@@ -227,12 +291,15 @@ static void emit_node(Cu *c, int i)
         ref(c, n->nin > 2 ? n->in[2] : NULL, r2, sizeof r2);
         ref(c, n->out[0], r3, sizeof r3);
         buf_printf(b, "        if (c->conv%d.ok) {\n", n->id);
-        buf_printf(b, "            KILN_CU_STATUS(kiln_cu_conv_run(&c->conv%d, c->cudnn, p%d, %s, %s, %s, %s, c->dnn_ws, "
+        buf_printf(b, "            KILN_CU_STATUS(kiln_cu_conv_run(&c->conv%d, c->cudnn, p%d, %s, %s, %s, %s, c->dnn_ws, 1, "
                       "node_names[%d]));\n        } else {\n",
                    n->id, n->id, r0, r1, r2, r3, i);
         emit_io(c, n, kc, &ni, &no);
         emit_ref_launch(c, i, ni, no);
         buf_printf(b, "        }\n");
+        break;
+    case CU_FUSED:
+        emit_fused(c, i);
         break;
     case CU_REF:
         emit_io(c, n, kc, &ni, &no);
@@ -299,7 +366,8 @@ static void emit_api(Cu *c)
     const char *N = c->o->name;
     Buf *b = c->b;
     int nconv = 0;
-    for (int i = 0; i < g->nnodes; i++) nconv += c->kinds[i] == CU_CONV;
+    int64_t at;
+    for (int i = 0; i < g->nnodes; i++) nconv += cudnn_conv(c, i, &at);
     buf_printf(b, "\n/* ---- context ---- */\n");
     buf_printf(b, "struct %s_context {\n    int device, live;\n    unsigned flags;\n"
                   "    kiln_cuda_profiler profiler;\n    void *profiler_user;\n"
@@ -310,7 +378,7 @@ static void emit_api(Cu *c)
                   "    cudaStream_t graph_stream;\n    cudaEvent_t events[%d];\n",
                N, g->ninputs + 1, g->noutputs + 1, 2 * g->nnodes + 1);
     for (int i = 0; i < g->nnodes; i++)
-        if (c->kinds[i] == CU_CONV) buf_printf(b, "    kiln_cu_conv conv%d;\n", g->nodes[i]->id);
+        if (cudnn_conv(c, i, &at)) buf_printf(b, "    kiln_cu_conv conv%d;\n", g->nodes[i]->id);
     buf_printf(b, "};\n\n");
 
     buf_printf(b, "#define KILN_CU_CALL(call, i) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) "
@@ -341,7 +409,7 @@ static void emit_api(Cu *c)
     /* live contexts: run on a destroyed context is an error, not a crash */
     buf_printf(b, "static void release(%s_context *c)\n{\n", N);
     for (int i = 0; i < g->nnodes; i++)
-        if (c->kinds[i] == CU_CONV) buf_printf(b, "    kiln_cu_conv_free(&c->conv%d);\n", g->nodes[i]->id);
+        if (cudnn_conv(c, i, &at)) buf_printf(b, "    kiln_cu_conv_free(&c->conv%d);\n", g->nodes[i]->id);
     buf_printf(b, "    for (int i = 0; i < %d; i++) if (c->events[i]) cudaEventDestroy(c->events[i]);\n"
                   "    if (c->graph) cudaGraphExecDestroy(c->graph);\n"
                   "    if (c->cudnn) cudnnDestroy(c->cudnn);\n    if (c->cublas) cublasDestroy(c->cublas);\n"
@@ -384,11 +452,15 @@ static void emit_api(Cu *c)
     buf_printf(b, "    (void)kiln_cu_ref_stack;\n    if (KILN_CU_USES_REF && (e = cudaDeviceSetLimit(cudaLimitStackSize, kiln_cu_ref_stack)))\n"
                   "        return kiln_cuda_check(0, e, \"cudaDeviceSetLimit\", 0);\n");
     for (int i = 0; i < g->nnodes; i++)
-        if (c->kinds[i] == CU_CONV)
-            buf_printf(b, "    KILN_CU_STATUS(kiln_cu_conv_plan(&c->conv%d, c->cudnn, p%d, c->dnn_ws_size, node_names[%d]));\n",
-                       g->nodes[i]->id, g->nodes[i]->id, i);
+        if (cudnn_conv(c, i, &at))
+            buf_printf(b, "    KILN_CU_STATUS(kiln_cu_conv_plan(&c->conv%d, c->cudnn, p%d + %" PRId64 ", c->dnn_ws_size, node_names[%d]));\n",
+                       g->nodes[i]->id, g->nodes[i]->id, at, i);
     buf_printf(b, "    for (int i = 0; i < %d; i++)\n        if ((e = cudaEventCreate(&c->events[i]))) return kiln_cuda_check(0, e, \"cudaEventCreate\", 0);\n",
                2 * g->nnodes + 1);
+    /* cudaMemcpy from pageable memory may return before its DMA lands, and
+     * the module's non-blocking stream does not wait for the legacy stream:
+     * without this the first inference can read weights not there yet */
+    buf_printf(b, "    if ((e = cudaDeviceSynchronize())) return kiln_cuda_check(0, e, \"cudaDeviceSynchronize\", 0);\n");
     buf_printf(b, "    c->flags = %s;\n    c->live = 1;\n    return KILN_STATUS_OK;\n}\n\n", c->o->cuda_graph ? "KILN_CUDA_GRAPH" : "0");
 
     buf_printf(b, "kiln_status %s_create(int device, void *device_memory, const kiln_cuda_allocator *alloc, %s_context **out)\n{\n"
@@ -505,7 +577,7 @@ Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d)
         if ((st = lower_node(g->nodes[i], &c.calls[i], d))) goto done;
         c.kinds[i] = classify(g->nodes[i], &c.calls[i]);
         if (c.kinds[i] == CU_BCAST) merge_axes(&c.calls[i]);
-        uses_ref = uses_ref || c.kinds[i] == CU_REF || c.kinds[i] == CU_CONV;
+        uses_ref = uses_ref || c.kinds[i] == CU_REF || c.kinds[i] == CU_CONV || c.kinds[i] == CU_FUSED;
         bool seen = false;
         for (int k = 0; k < nheaders; k++) seen = seen || strcmp(headers[k], c.calls[i].header) == 0;
         if (!seen) headers[nheaders++] = c.calls[i].header;
@@ -668,12 +740,12 @@ done:
     return st;
 }
 
-/* The -O2 pipeline without the fusions into kiln's own Fused and Elementwise
- * nodes: their kernels are CPU loops, while the GPU has cuBLAS, cuDNN and
- * its own elementwise kernels for the unfused ops. NULL: the level's own. */
+/* The -O2 pipeline without fuse-attention and fuse-elementwise (their
+ * kernels are CPU loops; the GPU has its own elementwise kernels), with
+ * fuse-epilogues (cuDNN/cuBLAS, then one epilogue pass). NULL: the level's own. */
 const char *cuda_pass_list(int level)
 {
     return level >= 2 ? "infer-shapes,fold-constants,fold-batchnorm,eliminate-noops,simplify,cse,fuse-layernorm,"
-                        "fuse-gelu,eliminate-dead,plan-memory"
+                        "fuse-gelu,fuse-epilogues,eliminate-dead,plan-memory"
                       : NULL;
 }

@@ -175,14 +175,58 @@ static kiln_status kiln_cu_conv_plan(kiln_cu_conv *c, cudnnHandle_t h, const int
     return KILN_STATUS_OK;
 }
 
+/* bias: add the conv's bias here (0: an epilogue kernel adds it). */
 static kiln_status kiln_cu_conv_run(const kiln_cu_conv *c, cudnnHandle_t h, const int64_t *p, const void *x, const void *w,
-                                    const void *b, void *y, void *ws, const char *node)
+                                    const void *b, void *y, void *ws, int bias, const char *node)
 {
     const float one = 1, zero = 0;
     KILN_CU_DNN(cudnnConvolutionForward(h, &one, c->x, x, c->w, w, c->conv, c->algo, ws, c->ws, &zero, c->y, y), node);
-    if (p[5]) KILN_CU_DNN(cudnnAddTensor(h, &one, c->b, b, &one, c->y, y), node);
+    if (p[5] && bias) KILN_CU_DNN(cudnnAddTensor(h, &one, c->b, b, &one, c->y, y), node);
     return KILN_STATUS_OK;
 }
+
+#ifdef KILN_KERNELS_FUSED_H /* modules with fused nodes include kernels/c/fused.h */
+/*
+ * The epilogue of FusedConv / FusedGemm / FusedMatMul (kernels/c/fused.h),
+ * one pass after the library call: y = act(y + cbias[channel] + bias +
+ * residual). p: E, F, act, r, dims[r], bias strides[r], residual strides[r]
+ * (elements), then the base kernel's; f: alpha, beta. cb is the conv's own
+ * bias with `inner` elements per channel of `nch` (NULL for the others);
+ * dense: the residual has y's layout, so its offset is the element's.
+ */
+template <int NI, int NO>
+static __global__ void kiln_cu_epilogue_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io, const float *cb, int64_t nch,
+                                            int64_t inner, int dense)
+{
+    int64_t act = p[2], numel = 1;
+    int r = (int)p[3], a;
+    const int64_t *dims = p + 4, *bs = dims + r, *rs = bs + r;
+    const float *b = (const float *)io.in[3], *res = (const float *)io.in[4];
+    float *y = (float *)io.out[0];
+    float alpha = (float)f[0], beta = (float)f[1];
+    for (a = 0; a < r; a++) numel *= dims[a];
+    KILN_CU_LOOP(i, numel)
+    {
+        float v = y[i];
+        if (cb) v += cb[(i / inner) % nch];
+        if (b || (res && !dense)) {
+            int64_t rem = i, ob = 0, orr = 0;
+            for (a = r - 1; a >= 0; a--) {
+                int64_t c = rem % dims[a];
+                rem /= dims[a];
+                ob += c * bs[a];
+                orr += c * rs[a];
+            }
+            if (b) v += b[ob];
+            if (res) v += res[orr];
+        } else if (res) {
+            v += res[i];
+        }
+        if (act >= 0) v = (float)kiln_fz_apply_f32(act, v, alpha, beta);
+        y[i] = v;
+    }
+}
+#endif
 
 static void kiln_cu_conv_free(kiln_cu_conv *c)
 {

@@ -32,4 +32,25 @@ KILN_CU_STRIDED_COPY(2, uint16_t)
 KILN_CU_STRIDED_COPY(4, uint32_t)
 KILN_CU_STRIDED_COPY(8, uint64_t)
 
+/* Gather, with kernels/c/movement.h's parameters (outer, axis_dim,
+ * inner_bytes, nidx, idx_dtype): one thread per 4-byte word of a row when
+ * rows are whole words (embeddings), else per byte. */
+template <int NI, int NO> static __global__ void kiln_cu_gather(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
+{
+    int64_t dim = p[1], ib = p[2], nidx = p[3], w = ib % 4 == 0 ? 4 : 1, nw = ib / w;
+    (void)f;
+    KILN_CU_LOOP(e, p[0] * nidx * nw)
+    {
+        int64_t k = e % nw, j = (e / nw) % nidx, o = e / (nw * nidx);
+        int64_t i = kiln_mv_wrap(kiln_mv_index(io.in[1], j, p[4]), dim);
+        if (w == 4) {
+            const uint32_t *x = (const uint32_t *)io.in[0];
+            ((uint32_t *)io.out[0])[e] = i < 0 ? 0u : x[(o * dim + i) * nw + k];
+        } else {
+            const unsigned char *x = (const unsigned char *)io.in[0];
+            ((unsigned char *)io.out[0])[e] = i < 0 ? 0 : x[(o * dim + i) * nw + k];
+        }
+    }
+}
+
 #endif

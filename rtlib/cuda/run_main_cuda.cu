@@ -102,6 +102,8 @@ int main(int argc, char **argv)
         CHECK(cudaMemcpy(d, host_in[k], in_bytes[k], cudaMemcpyHostToDevice));
         dev_in[k] = d;
     }
+    /* a copy from pageable memory may still be landing: the module's stream does not wait for it */
+    CHECK(cudaDeviceSynchronize());
     for (k = 0; k < desc->num_outputs; k++) {
         out_bytes[k] = kiln_tensor_bytes(&desc->outputs[k]);
         host_out[k] = calloc(1, out_bytes[k] ? out_bytes[k] : 1);
