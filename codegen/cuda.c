@@ -244,6 +244,8 @@ static void emit_node(Cu *c, int i)
     case CU_BCAST:
         emit_io(c, n, kc, &ni, &no);
         snprintf(r0, sizeof r0, "kiln_cu_%s", kc->name + 5);
+        if (strcmp(kc->name, "kiln_pool_f32") == 0 && kc->p[1] == 2 && numel < ((int64_t)1 << 30))
+            snprintf(r0, sizeof r0, "kiln_cu_pool2d_f32"); /* 32-bit indexing */
         emit_launch(c, i, r0, (numel + 255) / 256, 256, ni, no);
         break;
     case CU_LINES: {
@@ -614,9 +616,11 @@ Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d)
     emit_kernel_headers(b, "c", ".h", headers, nheaders);
     const char *cu[5] = {"common"};
     int ncu = 1;
+    bool la = false; /* the fused linalg nodes need cuBLAS/cuDNN and the epilogue too */
+    for (int k = 0; k < nheaders; k++) la = la || strcmp(headers[k], "linalg") == 0 || strcmp(headers[k], "fused") == 0;
+    if (la) cu[ncu++] = "linalg";
     for (int k = 0; k < nheaders; k++) {
         if (strcmp(headers[k], "elementwise") == 0) cu[ncu++] = "elementwise";
-        if (strcmp(headers[k], "linalg") == 0) cu[ncu++] = "linalg";
         if (strcmp(headers[k], "pool_norm") == 0) cu[ncu++] = "pool_norm";
         if (strcmp(headers[k], "movement") == 0) cu[ncu++] = "movement";
     }

@@ -240,6 +240,11 @@ static void *build_data(Loader *L, const KExpr *e, DType t, const Shape *s, KLoc
         kir_error(L->kp, type_loc, "a constant of %s%s is too large", dtype_name(t), shape_str(s, buf, sizeof buf));
         return NULL;
     }
+    Diag md = {0}; /* --max-memory (README "Robustness"), reported at the type */
+    if (mem_reserve(bytes, NULL, "this constant", &md)) {
+        kir_error(L->kp, type_loc, "%s", md.msg);
+        return NULL;
+    }
     void *data = arena_alloc(L->g->arena, bytes ? bytes : 1);
     if (!data) {
         kir_error(L->kp, e->loc, "out of memory for %zu bytes of data", bytes);

@@ -35,8 +35,15 @@ static __device__ __forceinline__ void kiln_cu_bc_offsets(kiln_ip p, int cnt, in
         return;
     }
     for (ax = r - 1; ax >= 0; ax--) {
-        int64_t c = i % dims[ax];
-        i /= dims[ax];
+        int64_t c;
+        if (i <= 0xffffffff && dims[ax] <= 0xffffffff) { /* 32-bit division: far fewer instructions */
+            unsigned ui = (unsigned)i, d = (unsigned)dims[ax];
+            c = ui % d;
+            i = ui / d;
+        } else {
+            c = i % dims[ax];
+            i /= dims[ax];
+        }
         for (k = 0; k < cnt; k++) off[k] += c * dims[(k + 1) * r + ax];
     }
 }

@@ -208,7 +208,7 @@ static __global__ void kiln_cu_epilogue_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI,
     KILN_CU_LOOP(i, numel)
     {
         float v = y[i];
-        if (cb) v += cb[(i / inner) % nch];
+        if (cb) v += cb[numel <= 0xffffffff ? (unsigned)i / (unsigned)inner % (unsigned)nch : i / inner % nch];
         if (b || (res && !dense)) {
             int64_t rem = i, ob = 0, orr = 0;
             for (a = r - 1; a >= 0; a--) {

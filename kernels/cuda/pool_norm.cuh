@@ -56,6 +56,43 @@ template <int NI, int NO> static __global__ void kiln_cu_pool_f32(kiln_ip p, kil
     }
 }
 
+/* The same for two spatial axes in 32-bit index arithmetic (64-bit division
+ * is many instructions on the GPU): codegen picks it when every index fits. */
+template <int NI, int NO> static __global__ void kiln_cu_pool2d_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
+{
+    const int mode = (int)p[0], cip = (int)p[3], ih = (int)p[6], iw = (int)p[7], oh = (int)p[8], ow = (int)p[9];
+    const int kh = (int)p[10], kw = (int)p[11], sh = (int)p[12], sw = (int)p[13], dh = (int)p[14], dw = (int)p[15];
+    const int ph = (int)p[16], pw = (int)p[17], peh = (int)p[18], pew = (int)p[19], total = (int)p[2] * oh * ow;
+    const float *X = (const float *)io.in[0];
+    float *Y = (float *)io.out[0];
+    (void)f;
+    for (int e = blockIdx.x * blockDim.x + threadIdx.x; e < total; e += gridDim.x * blockDim.x) {
+        int ox = e % ow, t = e / ow, oy = t % oh, c = t / oh, nin = 0, npad = 0, first = 1;
+        const float *xc = X + (int64_t)c * ih * iw;
+        float acc = mode == 0 ? -INFINITY : 0.0f;
+        for (int ky = 0; ky < kh; ky++) {
+            int py = oy * sh - ph + ky * dh;
+            int rowpad = py >= -ph && py < ih + peh, rowin = py >= 0 && py < ih;
+            for (int kx = 0; kx < kw; kx++) {
+                int px = ox * sw - pw + kx * dw;
+                npad += rowpad && px >= -pw && px < iw + pew;
+                if (rowin && px >= 0 && px < iw) {
+                    float v = xc[py * iw + px];
+                    nin++;
+                    if (mode == 0) {
+                        if (first || v > acc || (v != v && acc == acc)) acc = v;
+                        first = 0;
+                    } else {
+                        acc += v;
+                    }
+                }
+            }
+        }
+        if (mode == 1) acc = nin ? acc / (float)(cip ? npad : nin) : 0.0f;
+        Y[e] = acc;
+    }
+}
+
 /* BatchNormalization (inference): p = N, C, inner; f = epsilon. */
 template <int NI, int NO> static __global__ void kiln_cu_batchnorm_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
 {
