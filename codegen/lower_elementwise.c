@@ -67,21 +67,6 @@ static Status pick(const Node *n, KernelCall *kc, Op op, const char *base, DType
     return diag_unsupported(d, n, "no %s kernel for %s", op_info[op].name, dtype_name(a));
 }
 
-/* Input k's shape for broadcasting: as in ir/infer_elementwise.c, which
- * explains the rules before opset 7. */
-static Shape bcast_shape(const Node *n, int k)
-{
-    Shape s = n->in[k]->shape;
-    int64_t axis = -1;
-    int r0 = n->in[0]->shape.rank;
-    if (n->opset >= 7 || k != 1) return s;
-    if (n->op == OP_PRelu) axis = s.rank == 1 && s.dims[0] > 1 && r0 >= 2 ? 1 : -1;
-    else if (attr_int(n, "broadcast", 0) && attr_get(n, "axis")) axis = attr_int(n, "axis", 0);
-    if (axis < 0 || axis + s.rank > r0) return s;
-    while (s.rank < r0 - axis) s.dims[s.rank++] = 1;
-    return s;
-}
-
 /* Stride of an input of shape s along output axis a of a rank-r output (0 if broadcast). */
 static int64_t in_stride(const Shape *s, int r, int a)
 {
@@ -110,7 +95,7 @@ static void bc_params(const Node *n, int nin, KernelCall *kc)
             if (o->dims[a] == 1) continue;
             bool merge = r > 0;
             for (int k = 0; k < nin && merge; k++) {
-                Shape s = bcast_shape(n, k);
+                Shape s = elementwise_bcast_shape(n, k);
                 merge = in_stride(&s, o->rank, last[r - 1]) == in_stride(&s, o->rank, a) * o->dims[a];
             }
             if (merge) dims[r - 1] *= o->dims[a], last[r - 1] = a;
@@ -122,7 +107,7 @@ static void bc_params(const Node *n, int nin, KernelCall *kc)
     kc_i(kc, r);
     kc_is(kc, dims, r);
     for (int k = 0; k < nin; k++) {
-        Shape s = bcast_shape(n, k);
+        Shape s = elementwise_bcast_shape(n, k);
         for (int g = 0; g < r; g++) kc_i(kc, in_stride(&s, o->rank, last[g]));
     }
 }

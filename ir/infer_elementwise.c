@@ -62,7 +62,7 @@ static Status same_type(const Node *n, int k0, int k1, Diag *d)
 /* An input's shape for broadcasting. Before opset 7, a binary op with
  * broadcast=1 and axis lines input 1 up with input 0 from that axis (not
  * from the right), and PRelu's 1-D slope is per channel (axis 1). */
-static Shape bcast_shape(const Node *n, int k)
+Shape elementwise_bcast_shape(const Node *n, int k)
 {
     Shape s = n->in[k]->shape;
     int64_t axis = -1;
@@ -78,10 +78,10 @@ static Shape bcast_shape(const Node *n, int k)
 /* Broadcast the shapes of inputs k0..k1 (present ones) into *s. */
 static Status broadcast(const Node *n, int k0, int k1, Shape *s, Diag *d)
 {
-    *s = bcast_shape(n, k0);
+    *s = elementwise_bcast_shape(n, k0);
     for (int k = k0 + 1; k <= k1; k++) {
         if (!has_input(n, k)) continue;
-        Shape t = *s, u = bcast_shape(n, k);
+        Shape t = *s, u = elementwise_bcast_shape(n, k);
         if (!shape_broadcast(&t, &u, s)) {
             char a[128], b[128];
             return diag_error(d, ST_INPUT, n, "shapes %s and %s (input %d) do not broadcast",

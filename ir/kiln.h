@@ -299,6 +299,7 @@ Status movement_pad_plan(const Node *n, int64_t *begin, int64_t *end, int *mode,
 Status movement_range_plan(const Node *n, int64_t *count, double *start, double *delta, Diag *d);
 Status movement_onehot_plan(const Node *n, int64_t *depth, int64_t *axis, Diag *d);
 Status reduce_axes(const Node *n, bool mask[KILN_MAX_RANK], Diag *d);        /* infer_reduce.c */
+Shape elementwise_bcast_shape(const Node *n, int k);  /* input k as broadcasting sees it (opset <= 6 axis rules) */
 struct kiln_resize_geom;                                                     /* kernels/c/resize.h */
 Status resize_geometry(const Node *n, struct kiln_resize_geom *g, Diag *d);  /* infer_resize.c */
 
@@ -399,6 +400,7 @@ void emit_const(Buf *b, const Value *v);              /* static const wID[] = {.
 void emit_params(Buf *b, const Node *n, const KernelCall *kc);  /* static const pID[], fID[] */
 void emit_tensor_descs(Buf *b, const char *what, Value *const *vals, int count);
 void emit_kernel_headers(Buf *b, const char *dir, const char *ext, const char *const *headers, int nheaders);
+void emit_header_banner(Buf *h, const Graph *g, const CodegenOptions *o, const char *target);
 Status emit_write_file(const char *dir, const char *name, const char *text, size_t len, Diag *d);
 
 /* Kernel header text compiled into kiln (build/embedded.c), by file name. */
