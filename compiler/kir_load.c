@@ -284,13 +284,7 @@ static Value *tensor_value(Loader *L, const KExpr *e, const char *name)
     if (type_of(L, e->type, &t, &s)) return NULL;
     void *data = build_data(L, e->data, t, &s, e->type->loc);
     if (!data) return NULL;
-    Value *v = arena_alloc(L->g->arena, sizeof *v);
-    v->name = arena_strdup(L->g->arena, name);
-    v->kind = VAL_CONST;
-    v->offset = -1;
-    v->data = data;
-    value_set_type(v, t, &s);
-    return v;
+    return value_new_const(L->g, name, t, &s, data);
 }
 
 static const char *const kind_words[] = {"a float", "an integer", "a string", "a tensor", "a graph",
@@ -483,17 +477,18 @@ static Status load_graph(Loader *L)
 
 static Status read_text(const char *path, char **out, size_t *len, Diag *d)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return diag_error(d, ST_INPUT, NULL, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_KIR_BYTES) {
+    size_t size;
+    FILE *f = open_regular_file(path, &size, d);
+    if (!f) return d->status;
+    if (size > MAX_KIR_BYTES) {
         fclose(f);
-        return diag_error(d, ST_INPUT, NULL, "'%s' is not a regular file of at most %d bytes", path, MAX_KIR_BYTES);
+        return diag_error(d, ST_INPUT, NULL, "'%s' has %zu bytes; kiln text files may have at most %d", path, size,
+                          MAX_KIR_BYTES);
     }
-    char *text = malloc((size_t)st.st_size + 1);
-    size_t n = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
+    char *text = malloc(size + 1);
+    size_t n = text ? fread(text, 1, size, f) : 0;
     fclose(f);
-    if (!text || n != (size_t)st.st_size) {
+    if (!text || n != size) {
         free(text);
         return diag_error(d, ST_INPUT, NULL, "cannot read '%s'", path);
     }

@@ -101,14 +101,9 @@ Status npy_decode(const void *bytes, size_t len, const char *path, NpyArray *a, 
 Status npy_read(const char *path, NpyArray *a, Diag *d)
 {
     *a = (NpyArray){0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return diag_error(d, ST_INPUT, NULL, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return diag_error(d, ST_INPUT, NULL, "'%s' is not a regular file", path);
-    }
-    size_t n = (size_t)st.st_size;
+    size_t n;
+    FILE *f = open_regular_file(path, &n, d);
+    if (!f) return d->status;
     if (mem_reserve(n, NULL, path, d)) {
         fclose(f);
         return d->status;

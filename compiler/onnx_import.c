@@ -16,19 +16,14 @@ typedef struct {
 
 static Status read_file(const char *path, size_t limit, unsigned char **out, size_t *len, Diag *d)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return diag_error(d, ST_INPUT, NULL, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    size_t n;
+    FILE *f = open_regular_file(path, &n, d);
+    if (!f) return d->status;
+    if (n > limit) {
         fclose(f);
-        return diag_error(d, ST_INPUT, NULL, "'%s' is not a regular file", path);
+        return diag_error(d, ST_INPUT, NULL, "'%s' has %zu bytes; kiln reads models of at most %zu bytes "
+                          "(larger weights belong in external data files)", path, n, limit);
     }
-    if ((uint64_t)st.st_size > limit) {
-        fclose(f);
-        return diag_error(d, ST_INPUT, NULL, "'%s' has %lld bytes; kiln reads models of at most %zu bytes "
-                          "(larger weights belong in external data files)", path, (long long)st.st_size, limit);
-    }
-    size_t n = (size_t)st.st_size;
     /* the file's bytes, and about as much again for protobuf-c's decoded copy */
     if (mem_reserve(2 * n, NULL, path, d)) {
         fclose(f);
@@ -268,13 +263,7 @@ static Value *import_tensor(Importer *im, const Onnx__TensorProto *t, const char
                    what, have, shape_str(&s, (char[128]){0}, 128), (long long)numel);
         return NULL;
     }
-    Value *v = arena_alloc(im->g->arena, sizeof *v);
-    v->name = arena_strdup(im->g->arena, name);
-    v->kind = VAL_CONST;
-    v->offset = -1;
-    v->data = data;
-    value_set_type(v, dt, &s);
-    return v;
+    return value_new_const(im->g, name, dt, &s, data);
 }
 
 static Status import_type(Importer *im, const Onnx__ValueInfoProto *vi, Value *v)

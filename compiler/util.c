@@ -1,6 +1,8 @@
-/* util.c — region allocator, text buffers, checked size arithmetic. */
+/* util.c — region allocator, text buffers, checked size arithmetic, opening input files. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kiln.h"
 
@@ -147,4 +149,21 @@ bool parse_size(const char *s, size_t *out)
     if (*end || v > (SIZE_MAX >> shift)) return false;
     *out = (size_t)v << shift;
     return true;
+}
+
+FILE *open_regular_file(const char *path, size_t *size, Diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        diag_error(d, ST_INPUT, NULL, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        diag_error(d, ST_INPUT, NULL, "'%s' is not a regular file", path);
+        return NULL;
+    }
+    *size = (size_t)st.st_size;
+    return f;
 }

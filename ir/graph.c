@@ -52,6 +52,17 @@ static Value *add_value(Graph *g, const char *name, ValueKind kind)
     return v;
 }
 
+Value *value_new_const(Graph *g, const char *name, DType t, const Shape *s, const void *data)
+{
+    Value *v = arena_alloc(g->arena, sizeof *v);
+    v->name = arena_strdup(g->arena, name);
+    v->kind = VAL_CONST;
+    v->offset = -1;
+    v->data = data;
+    value_set_type(v, t, s);
+    return v;
+}
+
 Value *graph_value(Graph *g, const char *name)
 {
     return add_value(g, name, VAL_ACT);

@@ -63,6 +63,10 @@ Status diag_error(Diag *d, Status status, const struct Node *n, const char *fmt,
 Status diag_unsupported(Diag *d, const struct Node *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* util.c: open an input file for reading; NULL (with a diagnostic) unless it
+ * is a regular file. */
+FILE *open_regular_file(const char *path, size_t *size, Diag *d);
+
 /* ---- limits (util.c; README "Limits") ---------------------------------- */
 
 /* What kiln accepts; beyond these an input is rejected with a clear error. */
@@ -211,7 +215,9 @@ Graph *graph_new(const char *name);
 void graph_free(Graph *g);
 Value *graph_value(Graph *g, const char *name);               /* new VAL_ACT value */
 Value *graph_find(const Graph *g, const char *name);          /* by name, or NULL */
-void graph_add_value(Graph *g, Value *v);                     /* adopt a detached value (from arena memory) */
+void graph_add_value(Graph *g, Value *v);
+/* A constant owning data (arena memory), not yet in the graph's lists. */
+Value *value_new_const(Graph *g, const char *name, DType t, const Shape *s, const void *data);                     /* adopt a detached value (from arena memory) */
 Value *graph_const(Graph *g, const char *name, DType t, const Shape *s, const void *data);  /* copies data */
 Node *graph_node(Graph *g, Op op, const char *name, int nin, int nout);  /* appended; fill in/out with node_set_* */
 void node_set_input(Node *n, int k, Value *v);
