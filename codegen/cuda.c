@@ -40,7 +40,7 @@ static const char *const cu_bcasts[] = {
     KILN_EW_POW_BASES(KILN_EW_POW_EXPS, CU_POW_NAME)
     "kiln_where_8", "kiln_where_16", "kiln_where_32", "kiln_where_64", NULL};
 static const char *const cu_strided[] = {"kiln_strided_copy_1", "kiln_strided_copy_2", "kiln_strided_copy_4",
-                                         "kiln_strided_copy_8", NULL};
+                                         "kiln_strided_copy_8", "kiln_strided_copy_16", NULL};
 
 static bool in_list(const char *const *list, const char *name)
 {
@@ -105,6 +105,43 @@ static void merge_axes(KernelCall *kc)
     kc->np = 2 + nr * (1 + (int)nin);
 }
 
+/* Strided copy parameters [rank, base, dims, strides] (Transpose, Slice,
+ * Expand): drop size-1 axes and merge axes that step as one, then move 2, 4,
+ * 8 or 16 bytes at a time while the innermost run is contiguous and every
+ * stride allows it, so a [B,S,H,D] -> [B,H,S,D] transpose moves 16-byte
+ * words with a rank-3 index. */
+static void simplify_copy(KernelCall *kc)
+{
+    int64_t *p = kc->p, base = p[1], dims[KILN_MAX_RANK], st[KILN_MAX_RANK];
+    int r = (int)p[0], nr = 0, elem = atoi(kc->name + strlen("kiln_strided_copy_"));
+    if (r < 1 || r > KILN_MAX_RANK || kc->np != 2 + 2 * r) return;
+    for (int a = 0; a < r; a++) {
+        int64_t d = p[2 + a], sa = p[2 + r + a];
+        if (d == 1) continue;
+        if (nr > 0 && st[nr - 1] == sa * d) {
+            dims[nr - 1] *= d;
+            st[nr - 1] = sa;
+        } else {
+            dims[nr] = d;
+            st[nr++] = sa;
+        }
+    }
+    if (nr == 0) dims[0] = 1, st[0] = 1, nr = 1;
+    for (bool wider = true; wider && elem < 16;) {
+        wider = st[nr - 1] == 1 && dims[nr - 1] % 2 == 0 && base % 2 == 0;
+        for (int a = 0; a < nr - 1; a++) wider = wider && st[a] % 2 == 0;
+        if (!wider) break;
+        dims[nr - 1] /= 2, base /= 2, elem *= 2;
+        for (int a = 0; a < nr - 1; a++) st[a] /= 2;
+    }
+    static const char *const names[] = {"", "kiln_strided_copy_1", "kiln_strided_copy_2", "", "kiln_strided_copy_4", "",
+                                        "", "", "kiln_strided_copy_8", "", "", "", "", "", "", "", "kiln_strided_copy_16"};
+    kc->name = names[elem];
+    p[0] = nr, p[1] = base;
+    for (int a = 0; a < nr; a++) p[2 + a] = dims[a], p[2 + nr + a] = st[a];
+    kc->np = 2 + 2 * nr;
+}
+
 typedef struct {
     const Graph *g;
     const CodegenOptions *o;
@@ -118,11 +155,37 @@ typedef struct {
 
 static int64_t align256(int64_t x) { return (x + 255) & ~(int64_t)255; }
 
-/* Does node i run cuDNN, and where in its p do the Conv parameters start? */
-static bool cudnn_conv(const Cu *c, int i, int64_t *at)
+/* Is node i a Conv, and where in its p do the Conv parameters start? */
+static bool is_conv(const Cu *c, int i, int64_t *at)
 {
     *at = c->kinds[i] == CU_FUSED ? c->calls[i].p[0] : 0;
     return c->kinds[i] == CU_CONV || (c->kinds[i] == CU_FUSED && strcmp(c->calls[i].name, "kiln_fused_conv_f32") == 0);
+}
+
+/* A 2-D depthwise Conv whose epilogue, if any, is a ReLU or Clip: it runs
+ * kiln_cu_dwconv_f32 (clamped to [*lo, *hi]) instead of cuDNN. */
+static bool own_dwconv(const Cu *c, int i, double *lo, double *hi)
+{
+    const Node *n = c->g->nodes[i];
+    int64_t at;
+    if (!is_conv(c, i, &at)) return false;
+    const int64_t *q = c->calls[i].p + at;
+    if (q[0] != 2 || q[4] != q[2] || q[3] != q[2] || q[4] < 2) return false;
+    *lo = -INFINITY, *hi = INFINITY;
+    if (c->kinds[i] != CU_FUSED) return true;
+    if ((n->nin > 3 && n->in[3]) || (n->nin > 4 && n->in[4])) return false;
+    const char *act = attr_str(n, "activation", "");
+    if (strcmp(act, "relu") == 0) *lo = 0;
+    else if (strcmp(act, "clip") == 0) *lo = attr_float(n, "activation_alpha", 0), *hi = attr_float(n, "activation_beta", 0);
+    else if (*act) return false;
+    return true;
+}
+
+/* Does node i run cuDNN, and where in its p do the Conv parameters start? */
+static bool cudnn_conv(const Cu *c, int i, int64_t *at)
+{
+    double lo, hi;
+    return is_conv(c, i, at) && !own_dwconv(c, i, &lo, &hi);
 }
 
 /* A value as the device code reads it. */
@@ -175,6 +238,41 @@ static void emit_ref_launch(Cu *c, int i, int ni, int no)
     buf_printf(c->b, c->foff[i] >= 0 ? "fd%d, io);\n" : "0, io);\n", n->id);
 }
 
+static void emit_float(Buf *b, double v)
+{
+    if (isinf(v)) buf_printf(b, v < 0 ? "-INFINITY" : "INFINITY");
+    else buf_printf(b, "(float)%.17g", v);
+}
+
+static void emit_dwconv(Cu *c, int i, double lo, double hi)
+{
+    const Node *n = c->g->nodes[i];
+    int64_t at;
+    is_conv(c, i, &at);
+    const int64_t *q = c->calls[i].p + at;
+    int64_t total = q[1] * q[2] * q[8] * q[9], grid = total / 256 + 1 > 65535 ? 65535 : total / 256 + 1;
+    char x[96], w[96], bias[96], y[96];
+    ref(c, n->in[0], x, sizeof x);
+    ref(c, n->in[1], w, sizeof w);
+    ref(c, n->nin > 2 && q[5] ? n->in[2] : NULL, bias, sizeof bias);
+    ref(c, n->out[0], y, sizeof y);
+    buf_printf(c->b, "        kiln_cu_dwconv_f32<<<%" PRId64 ", 256, 0, s>>>((const float *)%s, (const float *)%s, (const float *)%s, "
+                     "(float *)%s, %" PRId64 "u, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, ",
+               grid, x, w, bias, y, total, (int)q[2], (int)q[6], (int)q[7], (int)q[8], (int)q[9], (int)q[10], (int)q[11],
+               (int)q[12], (int)q[13], (int)q[14], (int)q[15], (int)q[16], (int)q[17]);
+    emit_float(c->b, lo);
+    buf_printf(c->b, ", ");
+    emit_float(c->b, hi);
+    buf_printf(c->b, ");\n");
+}
+
+/* y = a b through cuBLAS. */
+static void emit_matmul(Cu *c, int i, int64_t at, const char *a, const char *b, const char *y)
+{
+    buf_printf(c->b, "        KILN_CU_STATUS(kiln_cu_matmul_f32(c->cublas, p%d + %" PRId64 ", (const float *)%s, (const float *)%s, "
+                     "(float *)%s, node_names[%d]));\n", c->g->nodes[i]->id, at, a, b, y, i);
+}
+
 /* FusedConv / FusedGemm / FusedMatMul (f32): cuDNN or cuBLAS with the base
  * kernel's parameters (at p + E, f + F), then the epilogue in one pass; a
  * conv cuDNN cannot plan runs the fused reference kernel. */
@@ -214,18 +312,48 @@ static void emit_fused(Cu *c, int i)
         buf_printf(b, "        KILN_CU_STATUS(kiln_cu_gemm_f32(c->cublas, p%d + %" PRId64 ", f%d + %" PRId64 ", (const float *)%s, "
                       "(const float *)%s, (float *)%s, node_names[%d]));\n", id, E, id, F, x, w, y, i);
     } else {
-        buf_printf(b, "        {\n        KILN_CU_STATUS(kiln_cu_matmul_f32(c->cublas, p%d + %" PRId64 ", (const float *)%s, "
-                      "(const float *)%s, (float *)%s, node_names[%d]));\n", id, E, x, w, y, i);
+        buf_printf(b, "        {\n");
+        emit_matmul(c, i, E, x, w, y);
     }
     emit_io(c, n, kc, &ni, &no);
-    buf_printf(b, "        kiln_cu_epilogue_f32<%d, %d><<<%" PRId64 ", 256, 0, s>>>(pd%d, fd%d, io, %s, %" PRId64 ", %" PRId64 ", %d);\n",
-               ni, no, grid, id, id, cbias, nch, inner, dense);
+    /* the bias (in[3]) is per column: stride 1 along the last axis, 0 elsewhere */
+    bool bias = n->nin > 3 && n->in[3], res = n->nin > 4 && n->in[4], col = true;
+    const int64_t *bs = dims + r;
+    for (int64_t a = 0; a < r; a++) col = col && (a == r - 1 ? bs[a] == 1 : bs[a] == 0 || dims[a] == 1);
+    int64_t ncol = r > 0 ? dims[r - 1] : 1;
+    if (numel % 4 == 0 && numel < ((int64_t)1 << 31) && (!res || dense) && (!conv || !q[5] || inner % 4 == 0) &&
+        (!bias || (col && ncol % 4 == 0))) {
+        int64_t g4 = numel / 4 / 256 + 1 > 65535 ? 65535 : numel / 4 / 256 + 1;
+        buf_printf(b, "        kiln_cu_epilogue4_f32<%d, %d><<<%" PRId64 ", 256, 0, s>>>(pd%d, fd%d, io, %s, %" PRId64 "u, %" PRId64
+                      "u, %" PRId64 "u, %" PRId64 "u);\n",
+                   ni, no, g4, id, id, cbias, numel / 4, nch, inner, ncol);
+    } else {
+        buf_printf(b, "        kiln_cu_epilogue_f32<%d, %d><<<%" PRId64 ", 256, 0, s>>>(pd%d, fd%d, io, %s, %" PRId64 ", %" PRId64
+                      ", %d);\n",
+                   ni, no, grid, id, id, cbias, nch, inner, dense);
+    }
     if (conv) {
         buf_printf(b, "        } else {\n");
         emit_io(c, n, kc, &ni, &no);
         emit_ref_launch(c, i, ni, no);
     }
     buf_printf(b, "        }\n");
+}
+
+/* Softmax over contiguous lines, or LayerNormalization with Scale and B dense
+ * along its normalized axes, of at most 1024 floats: the warp-a-line
+ * kernels (kernels/cuda/pool_norm.cuh) can hold a line in registers.
+ * LayerNorm p: outer, inner, nr, has B, mean?, invstd?, dims[nr], scale
+ * strides[nr], B strides[nr]. */
+static bool warp_lines(const KernelCall *kc)
+{
+    const int64_t *p = kc->p;
+    if (p[1] > 1024 || p[1] < 1) return false;
+    if (strcmp(kc->name, "kiln_softmax_f32") == 0) return p[2] == 1;
+    int nr = (int)p[2];
+    for (int a = nr - 1, st = 1; a >= 0; st *= (int)p[6 + a], a--)
+        if ((p[6 + a] > 1 && p[6 + nr + a] != st) || (p[3] && p[6 + a] > 1 && p[6 + 2 * nr + a] != st)) return false;
+    return true;
 }
 
 static void emit_node(Cu *c, int i)
@@ -235,6 +363,7 @@ static void emit_node(Cu *c, int i)
     Buf *b = c->b;
     char r0[96], r1[96], r2[96], r3[96];
     int ni, no;
+    double lo, hi;
     int64_t numel = n->out[0] ? shape_numel(&n->out[0]->shape) : 0;
     buf_printf(b, "    /* %s '", op_info[n->op].name);
     emit_comment(b, n->name);
@@ -250,10 +379,15 @@ static void emit_node(Cu *c, int i)
         break;
     case CU_LINES: {
         emit_io(c, n, kc, &ni, &no);
-        snprintf(r0, sizeof r0, "kiln_cu_%s", kc->name + 5);
         bool sm = strcmp(kc->name, "kiln_softmax_f32") == 0;
         int64_t lines = sm ? kc->p[0] * kc->p[2] : kc->p[0], len = kc->p[1];
-        emit_launch(c, i, r0, lines, len >= 512 ? 256 : len > 64 ? 128 : 32, ni, no);
+        if (warp_lines(kc)) { /* a warp a line, 8 lines a block */
+            snprintf(r0, sizeof r0, "kiln_cu_%s_warp_f32", sm ? "softmax" : "layernorm");
+            emit_launch(c, i, r0, (lines + 7) / 8, 256, ni, no);
+        } else {
+            snprintf(r0, sizeof r0, "kiln_cu_%s", kc->name + 5);
+            emit_launch(c, i, r0, lines, len >= 512 ? 256 : len > 64 ? 128 : 32, ni, no);
+        }
         break;
     }
     case CU_COPY:
@@ -271,9 +405,7 @@ static void emit_node(Cu *c, int i)
         ref(c, n->in[0], r0, sizeof r0);
         ref(c, n->in[1], r1, sizeof r1);
         ref(c, n->out[0], r2, sizeof r2);
-        buf_printf(b, "        KILN_CU_STATUS(kiln_cu_matmul_f32(c->cublas, p%d, (const float *)%s, (const float *)%s, "
-                      "(float *)%s, node_names[%d]));\n",
-                   n->id, r0, r1, r2, i);
+        emit_matmul(c, i, 0, r0, r1, r2);
         break;
     case CU_GEMM:
         ref(c, n->in[0], r0, sizeof r0);
@@ -288,6 +420,10 @@ static void emit_node(Cu *c, int i)
                    n->id, n->id, r0, r1, r2, i);
         break;
     case CU_CONV:
+        if (own_dwconv(c, i, &lo, &hi)) {
+            emit_dwconv(c, i, lo, hi);
+            break;
+        }
         ref(c, n->in[0], r0, sizeof r0);
         ref(c, n->in[1], r1, sizeof r1);
         ref(c, n->nin > 2 ? n->in[2] : NULL, r2, sizeof r2);
@@ -301,7 +437,8 @@ static void emit_node(Cu *c, int i)
         buf_printf(b, "        }\n");
         break;
     case CU_FUSED:
-        emit_fused(c, i);
+        if (own_dwconv(c, i, &lo, &hi)) emit_dwconv(c, i, lo, hi);
+        else emit_fused(c, i);
         break;
     case CU_REF:
         emit_io(c, n, kc, &ni, &no);
@@ -364,8 +501,9 @@ static void emit_api(Cu *c)
                   "    cudaGraphExec_t graph;\n    const void *graph_in[%d];\n    void *graph_out[%d];\n"
                   "    cudaStream_t graph_stream;\n    cudaEvent_t events[%d];\n",
                N, g->ninputs + 1, g->noutputs + 1, 2 * g->nnodes + 1);
-    for (int i = 0; i < g->nnodes; i++)
+    for (int i = 0; i < g->nnodes; i++) {
         if (cudnn_conv(c, i, &at)) buf_printf(b, "    kiln_cu_conv conv%d;\n", g->nodes[i]->id);
+    }
     buf_printf(b, "};\n\n");
 
     buf_printf(b, "#define KILN_CU_CALL(call, i) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) "
@@ -395,11 +533,13 @@ static void emit_api(Cu *c)
 
     /* live contexts: run on a destroyed context is an error, not a crash */
     buf_printf(b, "static void release(%s_context *c)\n{\n", N);
-    for (int i = 0; i < g->nnodes; i++)
+    for (int i = 0; i < g->nnodes; i++) {
         if (cudnn_conv(c, i, &at)) buf_printf(b, "    kiln_cu_conv_free(&c->conv%d);\n", g->nodes[i]->id);
+    }
     buf_printf(b, "    for (int i = 0; i < %d; i++) if (c->events[i]) cudaEventDestroy(c->events[i]);\n"
                   "    if (c->graph) cudaGraphExecDestroy(c->graph);\n"
                   "    if (c->cudnn) cudnnDestroy(c->cudnn);\n    if (c->cublas) cublasDestroy(c->cublas);\n"
+
                   "    if (c->stream) cudaStreamDestroy(c->stream);\n"
                   "    if (c->own == 1) cudaFree(c->mem);\n    if (c->own == 2) c->alloc.free(c->alloc.user, c->mem);\n"
                   "    c->live = 0;\n    free(c);\n}\n\n",
@@ -440,7 +580,8 @@ static void emit_api(Cu *c)
                   "        return kiln_cuda_check(0, e, \"cudaDeviceSetLimit\", 0);\n");
     for (int i = 0; i < g->nnodes; i++)
         if (cudnn_conv(c, i, &at))
-            buf_printf(b, "    KILN_CU_STATUS(kiln_cu_conv_plan(&c->conv%d, c->cudnn, p%d + %" PRId64 ", c->dnn_ws_size, node_names[%d]));\n",
+            buf_printf(b, "    KILN_CU_STATUS(kiln_cu_conv_plan(&c->conv%d, c->cudnn, p%d + %" PRId64 ", c->dnn_ws, c->dnn_ws_size, "
+                          "node_names[%d]));\n",
                        g->nodes[i]->id, g->nodes[i]->id, at, i);
     buf_printf(b, "    for (int i = 0; i < %d; i++)\n        if ((e = cudaEventCreate(&c->events[i]))) return kiln_cuda_check(0, e, \"cudaEventCreate\", 0);\n",
                2 * g->nnodes + 1);
@@ -564,6 +705,7 @@ Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d)
         if ((st = lower_node(g->nodes[i], &c.calls[i], d))) goto done;
         c.kinds[i] = classify(g->nodes[i], &c.calls[i]);
         if (c.kinds[i] == CU_BCAST) merge_axes(&c.calls[i]);
+        if (c.kinds[i] == CU_MAP && in_list(cu_strided, c.calls[i].name)) simplify_copy(&c.calls[i]);
         uses_ref = uses_ref || c.kinds[i] == CU_REF || c.kinds[i] == CU_CONV || c.kinds[i] == CU_FUSED;
         bool seen = false;
         for (int k = 0; k < nheaders; k++) seen = seen || strcmp(headers[k], c.calls[i].header) == 0;

@@ -17,6 +17,7 @@ from run import make  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kiln", default="build/kiln")
+    ap.add_argument("--torch", action="store_true", help="also profile PyTorch eager's CUDA kernels")
     ap.add_argument("cases", nargs="+", help="MODEL:BATCH")
     a = ap.parse_args()
     w = tempfile.mkdtemp(prefix="kiln-prof-")
@@ -44,8 +45,34 @@ def main():
         for op, t in by_op.most_common(8):
             print(f"  {op:16s} {count[op]:4d} nodes {t:8.3f} ms")
         nodes.sort(key=lambda f: -float(f[2]))
-        for f in nodes[:5]:
-            print("   ", " ".join(f[1:3]), " ".join(f[4:])[:70])
+        for f in nodes[:12]:
+            print("   ", " ".join(f[1:3]), " ".join(f[4:])[:90])
+        if a.torch:
+            profile_torch(m, x)
+
+
+def profile_torch(m, x):
+    """PyTorch eager's GPU time per CUDA kernel, for one inference."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    mc, xc = m.cuda(), tuple(t.cuda() for t in x)
+    with torch.no_grad():
+        for _ in range(5):
+            mc(*xc)
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            mc(*xc)
+            torch.cuda.synchronize()
+    print("  torch eager kernels:")
+    for key in ("self_device_time_total", "self_cuda_time_total"):
+        try:
+            print(prof.key_averages().table(sort_by=key, row_limit=18, max_name_column_width=70))
+            break
+        except Exception:  # the key's name changed across torch versions
+            continue
+    del mc
+    torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

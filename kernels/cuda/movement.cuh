@@ -49,6 +49,7 @@ KILN_CU_STRIDED_COPY(1, uint8_t)
 KILN_CU_STRIDED_COPY(2, uint16_t)
 KILN_CU_STRIDED_COPY(4, uint32_t)
 KILN_CU_STRIDED_COPY(8, uint64_t)
+KILN_CU_STRIDED_COPY(16, uint4) /* codegen widens contiguous runs (simplify_copy) */
 
 /* Gather, with kernels/c/movement.h's parameters (outer, axis_dim,
  * inner_bytes, nidx, idx_dtype): one thread per 4-byte word of a row when

@@ -6,7 +6,8 @@
 #
 #   tests/device/run.sh [api] [conformance] [bench]    (default: all three)
 #
-# Results and logs go to $OUT (default /tmp/kiln-device).
+# Results and logs go to $OUT (default /tmp/kiln-device). FILTER=REGEX limits
+# the conformance step to the matching tests.
 set -u
 OUT=${OUT:-/tmp/kiln-device}
 KILN=${KILN:-build/kiln}
@@ -49,7 +50,7 @@ conformance)
     fi
     echo "== conformance --target cuda over $DATA"
     PYTHONUNBUFFERED=1 $PY tests/conformance.py --kiln "$KILN" --data "$DATA" -j "${JOBS:-$(nproc)}" --timeout 240 \
-        --extra-args "--target cuda" --list-failures -v >"$OUT/conformance.log" 2>&1
+        --extra-args "--target cuda" --list-failures -v ${FILTER:+--filter "$FILTER"} >"$OUT/conformance.log" 2>&1
     tail -40 "$OUT/conformance.log"
     ;;
 bench)
