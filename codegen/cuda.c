@@ -147,6 +147,7 @@ typedef struct {
     const CodegenOptions *o;
     KernelCall *calls;
     CuKind *kinds;
+    bool *absorbed;       /* computed by a later node's kernel (see masked_softmax) */
     int64_t *poff, *foff; /* device offsets of each node's p and f, -1 if none */
     int64_t *voff;        /* device offset of each constant, by value id */
     int64_t const_bytes;
@@ -198,6 +199,12 @@ static void ref(const Cu *c, const Value *v, char *buf, size_t n)
     emit_value_ref(c->g, v, buf, n);
 }
 
+static void emit_float(Buf *b, double v)
+{
+    if (isinf(v)) buf_printf(b, v < 0 ? "-INFINITY" : "INFINITY");
+    else buf_printf(b, "(float)%.17g", v);
+}
+
 static void emit_io(Cu *c, const Node *n, const KernelCall *kc, int *ni, int *no)
 {
     Buf *b = c->b;
@@ -238,11 +245,6 @@ static void emit_ref_launch(Cu *c, int i, int ni, int no)
     buf_printf(c->b, c->foff[i] >= 0 ? "fd%d, io);\n" : "0, io);\n", n->id);
 }
 
-static void emit_float(Buf *b, double v)
-{
-    if (isinf(v)) buf_printf(b, v < 0 ? "-INFINITY" : "INFINITY");
-    else buf_printf(b, "(float)%.17g", v);
-}
 
 static void emit_dwconv(Cu *c, int i, double lo, double hi)
 {
@@ -356,6 +358,80 @@ static bool warp_lines(const KernelCall *kc)
     return true;
 }
 
+/* A scalar f32 constant c. */
+static bool f32_scalar(const Value *v, double *c)
+{
+    if (!v || !value_is_const(v) || v->dtype != KILN_DTYPE_F32 || shape_numel(&v->shape) != 1) return false;
+    *c = *(const float *)v->data;
+    return true;
+}
+
+/* Do workspace values a and b share bytes? */
+static bool overlap(const Value *a, const Value *b)
+{
+    return a->offset >= 0 && b->offset >= 0 && a->offset < b->offset + (int64_t)value_bytes(b) &&
+           b->offset < a->offset + (int64_t)value_bytes(a);
+}
+
+/* Attention scores: Softmax(Add(s, mask)) with s = Mul(t, c) or Div(t, c)
+ * for a scalar c (or s itself), each intermediate read there alone. Then
+ * the softmax kernel reads t and the mask and the Mul and Add launch
+ * nothing (c->absorbed). The memory plan gave t and the mask lifetimes
+ * that end at the Mul and Add: so those must come just before the Softmax
+ * (nothing in between can overwrite them), and the output may not share
+ * the mask's bytes or t's other than line for line. Returns the Add, or NULL. */
+static const Node *masked_softmax(const Cu *c, int i, const Value **t, const Value **mask, double *scale, const Node **scaler)
+{
+    const Node *sm = c->g->nodes[i], *add = sm->in[0]->producer, *mul;
+    if (!warp_lines(&c->calls[i]) || strcmp(c->calls[i].name, "kiln_softmax_f32") != 0 || c->calls[i].p[3] != 0)
+        return NULL;
+    if (!add || add->op != OP_Add || !only_use(sm->in[0], sm)) return NULL;
+    for (int k = 0; k < 2; k++) {
+        const Value *s = add->in[k], *m = add->in[1 - k];
+        Shape out;
+        if (s->dtype != KILN_DTYPE_F32 || m->dtype != KILN_DTYPE_F32 || !shape_equal(&s->shape, &sm->in[0]->shape) ||
+            !shape_broadcast(&m->shape, &s->shape, &out) || !shape_equal(&out, &s->shape) || m->shape.rank > 6)
+            continue;
+        *t = s, *mask = m, *scale = 1, *scaler = NULL;
+        mul = s->producer;
+        if (mul && (mul->op == OP_Mul || mul->op == OP_Div) && only_use(s, add) && mul->id == add->id - 1 &&
+            shape_equal(&mul->in[0]->shape, &s->shape) && f32_scalar(mul->in[1], scale) && *scale != 0) {
+            *t = mul->in[0], *scaler = mul;
+            if (mul->op == OP_Div) *scale = 1 / *scale;
+        }
+        const Value *y = sm->out[0];
+        if (add->id != sm->id - 1 || overlap(y, m) || (overlap(y, *t) && y->offset != (*t)->offset)) return NULL;
+        return add;
+    }
+    return NULL;
+}
+
+static void emit_masked_softmax(Cu *c, int i, const Value *t, const Value *mask, double scale)
+{
+    const Node *sm = c->g->nodes[i];
+    const Shape *x = &sm->in[0]->shape;
+    int r = x->rank, mr = mask->shape.rank, L = (int)(x->dims[r - 1] + 31) / 32;
+    int64_t st[8] = {0}, acc = 1, lines = shape_numel(x) / x->dims[r - 1];
+    char rt[96], rm[96], ry[96];
+    for (int a = r - 1; a >= 0; a--) { /* the mask's strides over the scores' axes, 0 where broadcast */
+        int ia = a - (r - mr);
+        st[a] = ia < 0 || mask->shape.dims[ia] == 1 ? 0 : acc;
+        if (ia >= 0) acc *= mask->shape.dims[ia];
+    }
+    ref(c, t, rt, sizeof rt);
+    ref(c, mask, rm, sizeof rm);
+    ref(c, sm->out[0], ry, sizeof ry);
+    buf_printf(c->b, "        kiln_cu_bcast mb = {%d, {", r - 1);
+    for (int a = 0; a < r - 1; a++) buf_printf(c->b, "%s%" PRId64, a ? ", " : "", x->dims[a]);
+    buf_printf(c->b, "%s}, {", r > 1 ? "" : "0");
+    for (int a = 0; a < r - 1; a++) buf_printf(c->b, "%s%" PRId64, a ? ", " : "", st[a]);
+    buf_printf(c->b, "%s}};\n", r > 1 ? "" : "0");
+    buf_printf(c->b, "        kiln_cu_softmax_masked_f32<%d><<<%" PRId64 ", 256, 0, s>>>((const float *)%s, ", L, (lines + 7) / 8, rt);
+    emit_float(c->b, scale);
+    buf_printf(c->b, ", (const float *)%s, mb, %" PRId64 ", (float *)%s, %" PRId64 ", %d);\n", rm, st[r - 1], ry, lines,
+               (int)x->dims[r - 1]);
+}
+
 static void emit_node(Cu *c, int i)
 {
     const Node *n = c->g->nodes[i];
@@ -368,7 +444,8 @@ static void emit_node(Cu *c, int i)
     buf_printf(b, "    /* %s '", op_info[n->op].name);
     emit_comment(b, n->name);
     buf_printf(b, "' */\n    KILN_CU_NODE_BEGIN(%d);\n    {\n", i);
-    switch (c->kinds[i]) {
+    if (c->absorbed[i]) buf_printf(b, "        /* computed by the Softmax that reads it */\n");
+    else switch (c->kinds[i]) {
     case CU_MAP:
     case CU_BCAST:
         emit_io(c, n, kc, &ni, &no);
@@ -378,12 +455,21 @@ static void emit_node(Cu *c, int i)
         emit_launch(c, i, r0, (numel + 255) / 256, 256, ni, no);
         break;
     case CU_LINES: {
+        const Value *t, *mask;
+        const Node *scaler;
+        double scale;
+        if (masked_softmax(c, i, &t, &mask, &scale, &scaler)) {
+            emit_masked_softmax(c, i, t, mask, scale);
+            break;
+        }
         emit_io(c, n, kc, &ni, &no);
         bool sm = strcmp(kc->name, "kiln_softmax_f32") == 0;
         int64_t lines = sm ? kc->p[0] * kc->p[2] : kc->p[0], len = kc->p[1];
-        if (warp_lines(kc)) { /* a warp a line, 8 lines a block */
+        if (warp_lines(kc)) { /* a warp a line, 8 lines a block, L floats a lane */
+            int L = (int)(len + 31) / 32;
             snprintf(r0, sizeof r0, "kiln_cu_%s_warp_f32", sm ? "softmax" : "layernorm");
-            emit_launch(c, i, r0, (lines + 7) / 8, 256, ni, no);
+            buf_printf(b, "        %s<%d, %d, %d><<<%" PRId64 ", 256, 0, s>>>(pd%d, ", r0, ni, no, L, (lines + 7) / 8, n->id);
+            buf_printf(b, c->foff[i] >= 0 ? "fd%d, io);\n" : "0, io);\n", n->id);
         } else {
             snprintf(r0, sizeof r0, "kiln_cu_%s", kc->name + 5);
             emit_launch(c, i, r0, lines, len >= 512 ? 256 : len > 64 ? 128 : 32, ni, no);
@@ -690,12 +776,13 @@ Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d)
     const char **headers = calloc((size_t)n + 2, sizeof *headers);
     c.calls = calloc((size_t)n + 1, sizeof *c.calls);
     c.kinds = calloc((size_t)n + 1, sizeof *c.kinds);
+    c.absorbed = calloc((size_t)n + 1, sizeof *c.absorbed);
     c.poff = calloc((size_t)n + 1, sizeof *c.poff);
     c.foff = calloc((size_t)n + 1, sizeof *c.foff);
     c.voff = calloc((size_t)g->nvalues + 1, sizeof *c.voff);
     int nheaders = 0;
     bool uses_ref = false;
-    if (!headers || !c.calls || !c.kinds || !c.poff || !c.foff || !c.voff) {
+    if (!headers || !c.calls || !c.kinds || !c.absorbed || !c.poff || !c.foff || !c.voff) {
         st = diag_error(d, ST_INTERNAL, NULL, "out of memory");
         goto done;
     }
@@ -710,6 +797,15 @@ Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d)
         bool seen = false;
         for (int k = 0; k < nheaders; k++) seen = seen || strcmp(headers[k], c.calls[i].header) == 0;
         if (!seen) headers[nheaders++] = c.calls[i].header;
+    }
+    for (int i = 0; i < n; i++) {
+        const Value *t, *mask;
+        const Node *add, *scaler;
+        double scale;
+        if (c.kinds[i] == CU_LINES && (add = masked_softmax(&c, i, &t, &mask, &scale, &scaler))) {
+            c.absorbed[add->id] = true;
+            if (scaler) c.absorbed[scaler->id] = true;
+        }
     }
 
     /* the device block: constants, then every node's p and f */
@@ -862,6 +958,7 @@ done:
     for (int i = 0; c.calls && i < n; i++) kc_free(&c.calls[i]);
     free(c.calls);
     free(c.kinds);
+    free(c.absorbed);
     free(c.poff);
     free(c.foff);
     free(c.voff);

@@ -196,12 +196,12 @@ template <int NI, int NO> static __global__ void kiln_cu_layernorm_f32(kiln_ip p
 
 /*
  * Lines of at most 1024 contiguous floats, one warp each, the line held in
- * registers: one read and one write of memory instead of three reads.
+ * registers (L floats a lane, a compile-time count so the arrays stay in
+ * registers): one read and one write of memory instead of three reads.
  * Codegen picks these for Softmax with inner 1 and for LayerNormalization
- * whose Scale and B are dense along the normalized axes.
+ * whose Scale and B are dense along the normalized axes, with L the least
+ * power of two with 32 L >= n.
  */
-#define KILN_CU_WARP_MAX 32 /* floats per lane */
-
 static __device__ float kiln_cu_warp_sum(float v)
 {
     for (int o = 16; o; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -214,18 +214,18 @@ static __device__ float kiln_cu_warp_max(float v)
     return v;
 }
 
-template <int NI, int NO> static __global__ void kiln_cu_softmax_warp_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
+template <int NI, int NO, int L> static __global__ void kiln_cu_softmax_warp_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
 {
     int lane = threadIdx.x & 31, n = (int)p[1], kind = (int)p[3];
     int64_t line = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    float v[KILN_CU_WARP_MAX], mx = -INFINITY, sum = 0;
+    float v[L], mx = -INFINITY, sum = 0;
     int nan = 0;
     (void)f;
     if (line >= p[0]) return;
     const float *x = (const float *)io.in[0] + line * n;
     float *y = (float *)io.out[0] + line * n;
 #pragma unroll
-    for (int k = 0; k < KILN_CU_WARP_MAX; k++) {
+    for (int k = 0; k < L; k++) {
         int j = k * 32 + lane;
         v[k] = j < n ? x[j] : -INFINITY;
         nan |= v[k] != v[k];
@@ -233,44 +233,86 @@ template <int NI, int NO> static __global__ void kiln_cu_softmax_warp_f32(kiln_i
     }
     mx = __any_sync(0xffffffffu, nan) ? NAN : kiln_cu_warp_max(mx);
 #pragma unroll
-    for (int k = 0; k < KILN_CU_WARP_MAX; k++)
+    for (int k = 0; k < L; k++)
         if (k * 32 + lane < n) sum += expf(v[k] - mx);
     sum = kiln_cu_warp_sum(sum);
     float ls = logf(sum), inv = 1.0f / sum;
 #pragma unroll
-    for (int k = 0; k < KILN_CU_WARP_MAX; k++) {
+    for (int k = 0; k < L; k++) {
         int j = k * 32 + lane;
         if (j < n) y[j] = kind ? v[k] - mx - ls : expf(v[k] - mx) * inv;
     }
 }
 
-template <int NI, int NO> static __global__ void kiln_cu_layernorm_warp_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
+template <int NI, int NO, int L> static __global__ void kiln_cu_layernorm_warp_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
 {
     int lane = threadIdx.x & 31, n = (int)p[1];
     int64_t r = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     const float *S = (const float *)io.in[1], *B = (const float *)io.in[2];
-    float v[KILN_CU_WARP_MAX], sum = 0, var = 0;
+    float v[L], sum = 0, var = 0;
     if (r >= p[0]) return;
     const float *x = (const float *)io.in[0] + r * n;
     float *y = (float *)io.out[0] + r * n;
 #pragma unroll
-    for (int k = 0; k < KILN_CU_WARP_MAX; k++) {
+    for (int k = 0; k < L; k++) {
         int j = k * 32 + lane;
         v[k] = j < n ? x[j] : 0.0f;
         sum += v[k];
     }
     float mean = kiln_cu_warp_sum(sum) / (float)n;
 #pragma unroll
-    for (int k = 0; k < KILN_CU_WARP_MAX; k++)
+    for (int k = 0; k < L; k++)
         if (k * 32 + lane < n) var += (v[k] - mean) * (v[k] - mean);
     float inv = rsqrtf(kiln_cu_warp_sum(var) / (float)n + (float)f[0]);
 #pragma unroll
-    for (int k = 0; k < KILN_CU_WARP_MAX; k++) {
+    for (int k = 0; k < L; k++) {
         int j = k * 32 + lane;
         if (j < n) y[j] = p[3] ? (v[k] - mean) * inv * S[j] + B[j] : (v[k] - mean) * inv * S[j];
     }
     if (lane == 0 && p[4]) ((float *)io.out[1])[r] = mean;
     if (lane == 0 && p[5]) ((float *)io.out[2])[r] = inv;
+}
+
+/* A broadcast input's offset for line l of a [lines, n] view: the lines'
+ * dims and the input's strides along them. */
+typedef struct {
+    int r;
+    int64_t dims[8], st[8];
+} kiln_cu_bcast;
+
+/* Attention scores: y = softmax(t * scale + mask) along contiguous lines of
+ * n floats, the mask broadcast (codegen's masked_softmax), a warp a line. */
+template <int L>
+static __global__ void kiln_cu_softmax_masked_f32(const float *t, float scale, const float *mask, kiln_cu_bcast mb,
+                                                  int64_t mcol, float *y, int64_t lines, int n)
+{
+    int lane = threadIdx.x & 31, nan = 0;
+    int64_t line = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), rem, mo = 0;
+    float v[L], mx = -INFINITY, sum = 0;
+    if (line >= lines) return;
+    rem = line;
+    for (int a = mb.r - 1; a >= 0; a--) {
+        mo += rem % mb.dims[a] * mb.st[a];
+        rem /= mb.dims[a];
+    }
+    t += line * n, y += line * n, mask += mo;
+#pragma unroll
+    for (int k = 0; k < L; k++) {
+        int j = k * 32 + lane;
+        v[k] = j < n ? t[j] * scale + mask[j * mcol] : -INFINITY;
+        nan |= v[k] != v[k];
+        mx = fmaxf(mx, v[k]);
+    }
+    mx = __any_sync(0xffffffffu, nan) ? NAN : kiln_cu_warp_max(mx);
+#pragma unroll
+    for (int k = 0; k < L; k++)
+        if (k * 32 + lane < n) sum += expf(v[k] - mx);
+    float inv = 1.0f / kiln_cu_warp_sum(sum);
+#pragma unroll
+    for (int k = 0; k < L; k++) {
+        int j = k * 32 + lane;
+        if (j < n) y[j] = expf(v[k] - mx) * inv;
+    }
 }
 
 #endif
