@@ -7,6 +7,7 @@
  * reference kernel compiled as device code and run by one thread (slow but
  * exact), so the whole op set is correct on the GPU. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -873,8 +874,9 @@ Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d)
     bool blob = c.const_bytes > ((int64_t)1 << 20);
     buf_printf(b, "\n/* ---- weights (host copies, uploaded at create) ---- */\n");
     if (blob) {
-        char wpath[4200];
-        snprintf(wpath, sizeof wpath, "%s/%s.weights", o->outdir, N);
+        /* an absolute path: the assembler resolves it from wherever nvcc runs */
+        char wpath[4200], dir[PATH_MAX];
+        snprintf(wpath, sizeof wpath, "%s/%s.weights", realpath(o->outdir, dir) ? dir : o->outdir, N);
         buf_printf(b, "extern \"C\" const unsigned char kiln_weights_%s[];\n#ifndef __CUDA_ARCH__\n"
                       "__asm__(\".section .rodata\\n.balign 64\\n.globl kiln_weights_%s\\nkiln_weights_%s:\\n\"\n"
                       "        \".incbin \\\"%s\\\"\\n.previous\\n\");\n#endif\n",

@@ -44,7 +44,8 @@ static Status write_depfile(const CompileOptions *o, const Graph *g, bool emit_i
     FILE *f = fopen(o->depfile, "w");
     if (!f) return diag_error(d, ST_INPUT, NULL, "cannot write '%s': %s", o->depfile, strerror(errno));
     if (emit_ir) fprintf(f, "%s: %s", o->outdir, o->model);
-    else fprintf(f, "%s/%s.c %s/%s.h: %s", o->outdir, o->name, o->outdir, o->name, o->model);
+    else fprintf(f, "%s/%s.%s %s/%s.h: %s", o->outdir, o->name, strcmp(o->target, "cuda") == 0 ? "cu" : "c", o->outdir,
+                 o->name, o->model);
     for (int i = 0; i < o->nbind; i++) fprintf(f, " %s", o->bind[i].file);
     for (int i = 0; i < g->ndeps; i++) fprintf(f, " %s", g->deps[i]);
     fprintf(f, "\n");

@@ -196,10 +196,13 @@ def test_cuda_module_compiles(tmp):
         return
     os.makedirs(f"{tmp}/cuda", exist_ok=True)
     path = save(conv_net(), f"{tmp}/cuda/convnet.onnx")
-    rc, _, err = kiln("compile", path, "-o", f"{tmp}/cuda/out", "--name", "convnet", "--target", "cuda")
+    rc, _, err = kiln("compile", path, "-o", f"{tmp}/cuda/out", "--name", "convnet", "--target", "cuda",
+                      "-MD", "-MF", f"{tmp}/cuda/convnet.d")
     check("compile conv net --target cuda", rc == 0, err)
     if rc != 0:
         return
+    dep = open(f"{tmp}/cuda/convnet.d").read()
+    check("CUDA depfile names convnet.cu", dep.startswith(f"{tmp}/cuda/out/convnet.cu ") and path in dep, dep)
     p = subprocess.run([nvcc, "-arch=sm_90", "-std=c++17", "-Werror", "cross-execution-space-call", "-I", f"{tmp}/cuda/out",
                         "-c", f"{tmp}/cuda/out/convnet.cu", "-o", f"{tmp}/cuda/out/convnet.o"],
                        capture_output=True, text=True, timeout=600)
