@@ -1,7 +1,9 @@
 /* lower_linalg.c — kernel choice and parameters for the linalg operators.
  * The geometry comes from kernels/c/linalg.h (la_*), shared with the shape
  * rules; the parameter orders are documented above each kernel. */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kiln.h"
 #include "../kernels/c/linalg.h"
@@ -49,10 +51,11 @@ static float *pack_alloc(KernelCall *kc, int k, int64_t count)
     return kc->packed;
 }
 
-static void gemm_scratch(KernelCall *kc, int64_t N, bool ap, bool bp)
+/* Scratch for one M x N x K product per thread, sized to that product. */
+static void gemm_scratch(KernelCall *kc, int64_t M, int64_t N, int64_t K, bool ap, int bmode)
 {
     const CpuTarget *c = codegen_cpu;
-    kc->scratch = (int64_t)c->threads * kiln_sgemm_scratch(N, ap, bp, c->mr, c->nr) * (int64_t)sizeof(float);
+    kc->scratch = (int64_t)c->threads * kiln_sgemm_scratch(M, N, K, ap, bmode, c->mr, c->nr) * (int64_t)sizeof(float);
 }
 
 /* A [M,K] operand (strides rs, cs) packed in MR panels, or B [K,N] in NR panels. */
@@ -86,7 +89,7 @@ static Status lower_matmul_fast(const Node *n, const LaMatMul *g, KernelCall *kc
     kc_is(kc, g->as, g->r);
     kc_is(kc, g->bs, g->r);
     kc_is(kc, (int64_t[]){ap, bp}, 2);
-    gemm_scratch(kc, g->N, ap, bp);
+    gemm_scratch(kc, g->M, g->N, g->K, ap, kiln_sgemm_b_mode(bp, 0, 1));
     if (bp) return pack_operand(n, kc, 1, false, g->K, g->N, g->N, 1, d);
     if (ap) return pack_operand(n, kc, 0, true, g->M, g->K, g->K, 1, d);
     return ST_OK;
@@ -99,7 +102,7 @@ static Status lower_gemm_fast(const Node *n, const LaGemm *g, KernelCall *kc, Di
     kc_is(kc, (int64_t[]){g->M, g->N, g->K, g->ars, g->acs, g->brs, g->bcs, has_input(n, 2), g->crs, g->ccs, ap, bp}, 12);
     kc_f(kc, g->alpha);
     kc_f(kc, g->beta);
-    gemm_scratch(kc, g->N, ap, bp);
+    gemm_scratch(kc, g->M, g->N, g->K, ap, kiln_sgemm_b_mode(bp, 0, g->bcs));
     if (bp) return pack_operand(n, kc, 1, false, g->K, g->N, g->brs, g->bcs, d);
     if (ap) return pack_operand(n, kc, 0, true, g->M, g->K, g->ars, g->acs, d);
     return ST_OK;
@@ -121,10 +124,14 @@ static Status lower_conv_fast(const Node *n, const LaConv *g, KernelCall *kc, bo
     kc_f(kc, lo);
     kc_f(kc, hi);
     if (depthwise) {
-        kc->scratch = (int64_t)c->threads * kiln_dwconv_scratch(OH, OW, KH, KW, two ? g->dl[0] : 1, g->dl[two]) * 4;
+        kc->scratch = (int64_t)c->threads * 4 *
+                      kiln_dwconv_scratch(OH, OW, KH, KW, two ? g->st[0] : 1, g->st[two], two ? g->dl[0] : 1, g->dl[two],
+                                          c->vec_bytes / 4);
         return ST_OK;
     }
-    gemm_scratch(kc, OH * OW, true, false);
+    bool direct = KH == 1 && KW == 1 && g->st[0] == 1 && g->st[two] == 1 && OH == H && OW == W && g->pb[0] == 0 &&
+                  g->pb[two] == 0;
+    gemm_scratch(kc, Mg, OH * OW, K, true, kiln_sgemm_b_mode(0, !direct, 1));
     /* per group, its Mg rows of W [M, K] as A */
     int64_t P = kiln_gemm_round_up(Mg, c->mr);
     float *dst = pack_alloc(kc, 1, g->group * P * K);
@@ -174,13 +181,35 @@ static Status lower_einsum(const Node *n, KernelCall *kc, Diag *d)
     return ST_OK;
 }
 
+/* A FusedConv whose activation is a clamp (Relu, Clip) and that adds nothing
+ * after the convolution's own bias: the fast kernel clamps in registers.
+ * The fused epilogue that runs after it then finds every value in range. */
+static bool clamp_activation(const Node *n, double *lo, double *hi)
+{
+    const char *act = attr_str(n, "activation", "");
+    if (n->op != OP_FusedConv || has_input(n, 3) || has_input(n, 4)) return false;
+    if (strcmp(act, "relu") == 0) {
+        *lo = 0, *hi = INFINITY;
+        return true;
+    }
+    if (strcmp(act, "clip") == 0) {
+        *lo = attr_float(n, "activation_alpha", NAN), *hi = attr_float(n, "activation_beta", NAN);
+        return !isnan(*lo) && !isnan(*hi);
+    }
+    return false;
+}
+
 static Status lower_conv(const Node *n, KernelCall *kc, Diag *d)
 {
     LaConv g = {0};
     bool tr = n->op == OP_ConvTranspose;
     Status st = la_conv(n, tr, &g, d);
     if (st) return st;
-    if (!tr && fast_ok(n, kc) && g.S <= 2 && value_is_const(n->in[1])) return lower_conv_fast(n, &g, kc, false, 0, 0, d);
+    if (!tr && fast_ok(n, kc) && g.S <= 2 && value_is_const(n->in[1])) {
+        double lo = 0, hi = 0;
+        bool clamp = clamp_activation(n, &lo, &hi);
+        return lower_conv_fast(n, &g, kc, clamp, lo, hi, d);
+    }
     if ((st = tr ? pick_convtranspose(n, kc, d) : pick_conv(n, kc, d))) return st;
     kc_is(kc, (int64_t[]){g.S, g.N, g.C, g.M, g.group, has_input(n, 2)}, 6);
     kc_is(kc, g.in, g.S);

@@ -70,29 +70,42 @@
 #define KILN_THREADS 1
 #endif
 
-/* Cache blocking: a KC x NR panel of B stays in L1, an MC x KC block of A in
- * L2. The compiler sizes scratch with the target's MR and NR, so these are
- * functions of the tile (the bench may override KC and MC). */
+/* Cache blocking: an MR x KC panel of A stays in L1 while the KC x NC block
+ * of B it meets streams from L2; MC rows of A are one pass over that block.
+ * The compiler sizes scratch with the target's MR and NR, so these are
+ * functions of the tile (the bench may override them). */
 #ifndef KILN_GEMM_KC
-#define KILN_GEMM_KC 512
+#define KILN_GEMM_KC 256
 #endif
-#define KILN_GEMM_MC_FOR(mr) ((mr) * 24)
-#define KILN_GEMM_NC_FOR(nr) ((nr) * 64)
-#ifndef KILN_GEMM_MC
+#ifndef KILN_GEMM_MC_FOR
+#define KILN_GEMM_MC_FOR(mr) ((mr) * 32)
+#endif
+#ifndef KILN_GEMM_NC_FOR
+#define KILN_GEMM_NC_FOR(nr) ((nr) * 16)
+#endif
 #define KILN_GEMM_MC KILN_GEMM_MC_FOR(KILN_GEMM_MR)
-#endif
 #define KILN_GEMM_NC KILN_GEMM_NC_FOR(KILN_GEMM_NR)
 #define KILN_VL (KILN_VEC_BYTES / 4)
 #define KILN_NV (KILN_GEMM_NR / KILN_VL)
 
 static KILN_UNUSED int64_t kiln_gemm_round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+static KILN_UNUSED int64_t kiln_gemm_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Floats of scratch one thread of a product with N columns needs: an A block
- * unless A is pre-packed, a B block unless B is. */
-static KILN_UNUSED int64_t kiln_sgemm_scratch(int64_t N, int a_packed, int b_packed, int64_t mr, int64_t nr)
+/* How B reaches the micro-kernel: packed into NR-wide panels block by block
+ * at run time, pre-packed over the whole K (a weight), or read in place when
+ * its rows are contiguous (only a ragged last panel is packed). */
+enum { KILN_B_PACK, KILN_B_PACKED, KILN_B_DIRECT };
+
+/* Floats of scratch one thread of an M x N x K product needs: an A block
+ * unless A is pre-packed, and what B's mode needs. Sized by the problem, not
+ * by the block constants, so a small product needs little. */
+static KILN_UNUSED int64_t kiln_sgemm_scratch(int64_t M, int64_t N, int64_t K, int a_packed, int b_mode, int64_t mr,
+                                              int64_t nr)
 {
-    int64_t nc = kiln_gemm_round_up(N, nr) < KILN_GEMM_NC_FOR(nr) ? kiln_gemm_round_up(N, nr) : KILN_GEMM_NC_FOR(nr);
-    return (a_packed ? 0 : KILN_GEMM_MC_FOR(mr) * KILN_GEMM_KC) + (b_packed ? 0 : KILN_GEMM_KC * nc);
+    int64_t kc = K < 1 ? 1 : kiln_gemm_min(K, KILN_GEMM_KC);
+    int64_t mc = kiln_gemm_min(kiln_gemm_round_up(M, mr), KILN_GEMM_MC_FOR(mr));
+    int64_t nc = kiln_gemm_min(kiln_gemm_round_up(N, nr), KILN_GEMM_NC_FOR(nr));
+    return (a_packed ? 0 : mc * kc) + (b_mode == KILN_B_PACKED ? 0 : b_mode == KILN_B_DIRECT ? kc * nr : kc * nc);
 }
 
 typedef char kiln_gemm_nr_fits_lanes[(KILN_GEMM_NR % KILN_VL) == 0 ? 1 : -1];
@@ -127,6 +140,12 @@ typedef struct {
     kiln_sgemm_epi e;
 } kiln_sgemm_args;
 
+/* B's mode for these arguments: the one rule the kernel and the scratch size share. */
+static KILN_UNUSED int kiln_sgemm_b_mode(int b_packed, int has_im, int64_t bcs)
+{
+    return b_packed ? KILN_B_PACKED : !has_im && bcs == 1 ? KILN_B_DIRECT : KILN_B_PACK;
+}
+
 
 /*
  * Packing. Rows [i0, i0+mc) of A, k in [k0, k0+kc), into panels of mr rows:
@@ -138,18 +157,25 @@ static KILN_UNUSED void kiln_sgemm_pack_a(float *dst, const float *a, int64_t ar
                                           int64_t i0, int64_t mc, int64_t k0, int64_t kc, int64_t mr)
 {
     int64_t ip, k, r;
-    /* row by row: the reads are contiguous when A is row-major */
-    for (ip = 0; ip < mc; ip += mr, dst += mr * kc)
-        for (r = 0; r < mr; r++) {
-            int64_t i = i0 + ip + r;
-            if (ip + r < mc && i < M) {
-                const float *row = a + i * ars + k0 * acs;
-                if (acs == 1) for (k = 0; k < kc; k++) dst[k * mr + r] = row[k];
-                else for (k = 0; k < kc; k++) dst[k * mr + r] = row[k * acs];
-            } else {
-                for (k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
+    for (ip = 0; ip < mc; ip += mr, dst += mr * kc) {
+        int64_t rows = kiln_gemm_min(kiln_gemm_min(mr, mc - ip), M - i0 - ip);
+        if (rows < 0) rows = 0;
+        if (ars == 1) { /* A's columns are contiguous (a transposed operand): read them */
+            for (k = 0; k < kc; k++) {
+                const float *col = a + (k0 + k) * acs + i0 + ip;
+                for (r = 0; r < rows; r++) dst[k * mr + r] = col[r];
+                for (; r < mr; r++) dst[k * mr + r] = 0.0f;
             }
+            continue;
         }
+        /* row by row: the reads are contiguous when A is row-major */
+        for (r = 0; r < mr; r++) {
+            const float *row = a + (i0 + ip + r) * ars + k0 * acs;
+            if (r >= rows) for (k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
+            else if (acs == 1) for (k = 0; k < kc; k++) dst[k * mr + r] = row[k];
+            else for (k = 0; k < kc; k++) dst[k * mr + r] = row[k * acs];
+        }
+    }
 }
 
 static KILN_UNUSED void kiln_sgemm_pack_b(float *dst, const float *b, int64_t brs, int64_t bcs, int64_t N,
@@ -182,9 +208,11 @@ static KILN_UNUSED void kiln_sgemm_pack_im2col(float *dst, const kiln_im2col *g,
             int64_t j = j0 + jp, oh = j / g->OW, ow = j % g->OW;
             int64_t ih = oh * g->sh - g->ph + kh * g->dh, iw0 = ow * g->sw - g->pw + kw * g->dw;
             /* the common case: nr positions on one output row, all inside the input */
-            if (g->sw == 1 && ow + nr <= g->OW && j + nr <= N && ih >= 0 && ih < g->H && iw0 >= 0 &&
-                iw0 + nr <= g->W && jp + nr <= nc) {
-                memcpy(dst, xc + ih * g->W + iw0, (size_t)nr * sizeof *dst);
+            if (ow + nr <= g->OW && j + nr <= N && ih >= 0 && ih < g->H && iw0 >= 0 &&
+                iw0 + (nr - 1) * g->sw < g->W && jp + nr <= nc) {
+                const float *src = xc + ih * g->W + iw0;
+                if (g->sw == 1) memcpy(dst, src, (size_t)nr * sizeof *dst);
+                else for (r = 0; r < nr; r++) dst[r] = src[r * g->sw];
             } else {
                 for (r = 0; r < nr; r++, ow++) {
                     int64_t iw;
@@ -200,107 +228,234 @@ static KILN_UNUSED void kiln_sgemm_pack_im2col(float *dst, const kiln_im2col *g,
         }
 }
 
+/* One element of the epilogue, for the tiles that take the scalar path. */
+static KILN_UNUSED float kiln_sgemm_epi_at(const kiln_sgemm_epi *e, float x, int64_t i, int64_t j)
+{
+    int q;
+    x *= e->alpha;
+    for (q = 0; q < 2; q++)
+        if (e->add[q]) x += e->scale[q] * e->add[q][i * e->rs[q] + j * e->cs[q]];
+    if (e->clamp) x = x < e->lo ? e->lo : x > e->hi ? e->hi : x;
+    return x;
+}
+
+/* An epilogue the micro-kernel applies in registers: its adds are contiguous
+ * along a row of C or constant on it. */
+static KILN_UNUSED int kiln_sgemm_epi_vector(const kiln_sgemm_epi *e)
+{
+    return (!e->add[0] || e->cs[0] == 0 || e->cs[0] == 1) && (!e->add[1] || e->cs[1] == 0 || e->cs[1] == 1);
+}
+
 /*
- * The micro-kernel: t[MR][NR] = a[kc][MR]^T b[kc][NR]. The accumulators are
- * MR * NR/VL vectors, held in registers across the k loop.
+ * The micro-kernel: an MR x NR tile of C at c (row stride ldc) is set
+ * (first) or increased by a[kc][MR]^T b[kc][NR] (B's rows ldb apart), then
+ * goes through the epilogue e (NULL: none; rows from i0, columns from j0)
+ * while still in registers. The accumulators are MR * NR/VL vectors.
  */
 #ifndef KILN_GENERIC
 typedef float kiln_vf __attribute__((vector_size(KILN_VEC_BYTES)));
-/* loads that do not assume the caller's buffers are vector-aligned */
+typedef int32_t kiln_vi __attribute__((vector_size(KILN_VEC_BYTES)));
+/* loads and stores that do not assume the caller's buffers are vector-aligned */
 typedef float kiln_vfu __attribute__((vector_size(KILN_VEC_BYTES), aligned(4)));
-/* the tile the micro-kernel writes, aligned for its vector stores */
+/* the tile of a ragged edge, aligned for the micro-kernel's stores */
 typedef union { float f[KILN_GEMM_MR * KILN_GEMM_NR]; kiln_vf v; } kiln_gemm_tile;
-KILN_TARGET_FMA static KILN_UNUSED void kiln_sgemm_ukr(int64_t kc, const float *a, const float *b, float *t)
+
+/* where m is set, y; else x (bitwise, so a NaN in x passes through a clamp) */
+KILN_TARGET static inline kiln_vf kiln_vsel(kiln_vi m, kiln_vf y, kiln_vf x)
+{
+    return (kiln_vf)(((kiln_vi)y & m) | ((kiln_vi)x & ~m));
+}
+
+KILN_TARGET static inline kiln_vf kiln_vsplat(float x) { return (kiln_vf){0} + x; }
+
+KILN_TARGET static inline kiln_vf kiln_sgemm_epi_v(const kiln_sgemm_epi *e, kiln_vf x, int64_t i, int64_t j)
+{
+    int q;
+    if (e->alpha != 1.0f) x *= e->alpha;
+    for (q = 0; q < 2; q++) {
+        const float *ad = e->add[q];
+        if (!ad) continue;
+        ad += i * e->rs[q] + j * e->cs[q];
+        x += e->scale[q] * (e->cs[q] ? *(const kiln_vfu *)ad : kiln_vsplat(*ad));
+    }
+    if (e->clamp) {
+        kiln_vf lo = kiln_vsplat(e->lo), hi = kiln_vsplat(e->hi);
+        x = kiln_vsel(x < lo, lo, x);
+        x = kiln_vsel(x > hi, hi, x);
+    }
+    return x;
+}
+
+/* The body, for R of the MR rows (A's panels stay MR wide): inlined with R
+ * constant, so that the accumulators live in registers. */
+KILN_TARGET_FMA static inline __attribute__((always_inline)) void
+kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int first,
+                    const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
 {
     kiln_vf acc[KILN_GEMM_MR][KILN_NV];
     int64_t k;
     int i, v;
-    for (i = 0; i < KILN_GEMM_MR; i++)
+    /* the tile's lines of C, for writing: fetched while the k loop runs */
+    for (i = 0; i < R; i++) {
+        __builtin_prefetch(c + i * ldc, 1);
+        __builtin_prefetch(c + i * ldc + KILN_GEMM_NR - 1, 1);
+    }
+    for (i = 0; i < R; i++)
         for (v = 0; v < KILN_NV; v++) acc[i][v] = (kiln_vf){0};
     for (k = 0; k < kc; k++) {
         kiln_vf bv[KILN_NV];
         for (v = 0; v < KILN_NV; v++) bv[v] = *(const kiln_vfu *)(b + v * KILN_VL);
-        for (i = 0; i < KILN_GEMM_MR; i++)
+        for (i = 0; i < R; i++)
             for (v = 0; v < KILN_NV; v++) acc[i][v] += bv[v] * a[i];
         a += KILN_GEMM_MR;
-        b += KILN_GEMM_NR;
+        b += ldb;
     }
-    for (i = 0; i < KILN_GEMM_MR; i++)
-        for (v = 0; v < KILN_NV; v++) *(kiln_vf *)(t + i * KILN_GEMM_NR + v * KILN_VL) = acc[i][v];
+    for (i = 0; i < R; i++)
+        for (v = 0; v < KILN_NV; v++) {
+            kiln_vfu *cv = (kiln_vfu *)(c + i * ldc + v * KILN_VL);
+            kiln_vf x = acc[i][v];
+            if (!first) x += *cv;
+            if (e) x = kiln_sgemm_epi_v(e, x, i0 + i, j0 + v * KILN_VL);
+            *cv = x;
+        }
+}
+
+/* kiln_sgemm_ukrR: R rows. The full tile, and fewer rows for a ragged last
+ * panel (M = 64 with MR = 14 leaves 8; a matrix-vector product has 1). */
+#define KILN_SGEMM_UKR(R)                                                                                   \
+    KILN_TARGET_FMA static KILN_UNUSED void kiln_sgemm_ukr##R(int64_t kc, const float *a, const float *b,   \
+                                                             int64_t ldb, float *c, int64_t ldc, int first, \
+                                                             const kiln_sgemm_epi *e, int64_t i0, int64_t j0) \
+    {                                                                                                       \
+        kiln_sgemm_ukr_body(R, kc, a, b, ldb, c, ldc, first, e, i0, j0);                                   \
+    }
+#if KILN_GEMM_MR > 8
+KILN_SGEMM_UKR(8)
+#endif
+#if KILN_GEMM_MR > 4
+KILN_SGEMM_UKR(4)
+#endif
+#if KILN_GEMM_MR > 2
+KILN_SGEMM_UKR(2)
+#endif
+#if KILN_GEMM_MR > 1
+KILN_SGEMM_UKR(1)
+#endif
+
+/* Run the smallest variant of at least mr rows; returns its row count. */
+KILN_TARGET_FMA static KILN_UNUSED int kiln_sgemm_ukr_rows(int64_t mr, int64_t kc, const float *a, const float *b,
+                                                          int64_t ldb, float *c, int64_t ldc, int first,
+                                                          const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
+{
+#if KILN_GEMM_MR > 1
+    if (mr <= 1) return kiln_sgemm_ukr1(kc, a, b, ldb, c, ldc, first, e, i0, j0), 1;
+#endif
+#if KILN_GEMM_MR > 2
+    if (mr <= 2) return kiln_sgemm_ukr2(kc, a, b, ldb, c, ldc, first, e, i0, j0), 2;
+#endif
+#if KILN_GEMM_MR > 4
+    if (mr <= 4) return kiln_sgemm_ukr4(kc, a, b, ldb, c, ldc, first, e, i0, j0), 4;
+#endif
+#if KILN_GEMM_MR > 8
+    if (mr <= 8) return kiln_sgemm_ukr8(kc, a, b, ldb, c, ldc, first, e, i0, j0), 8;
+#endif
+    kiln_sgemm_ukr_body(KILN_GEMM_MR, kc, a, b, ldb, c, ldc, first, e, i0, j0);
+    return KILN_GEMM_MR;
 }
 #else
 typedef struct { float f[KILN_GEMM_MR * KILN_GEMM_NR]; } kiln_gemm_tile;
-static KILN_UNUSED void kiln_sgemm_ukr(int64_t kc, const float *a, const float *b, float *t)
+static KILN_UNUSED int kiln_sgemm_ukr_rows(int64_t mr, int64_t kc, const float *a, const float *b, int64_t ldb,
+                                           float *c, int64_t ldc, int first, const kiln_sgemm_epi *e, int64_t i0,
+                                           int64_t j0)
 {
     float acc[KILN_GEMM_MR][KILN_GEMM_NR];
     int64_t k;
-    int i, j;
-    for (i = 0; i < KILN_GEMM_MR; i++)
+    int i, j, R = (int)mr;
+    for (i = 0; i < R; i++)
         for (j = 0; j < KILN_GEMM_NR; j++) acc[i][j] = 0.0f;
-    for (k = 0; k < kc; k++, a += KILN_GEMM_MR, b += KILN_GEMM_NR)
-        for (i = 0; i < KILN_GEMM_MR; i++)
+    for (k = 0; k < kc; k++, a += KILN_GEMM_MR, b += ldb)
+        for (i = 0; i < R; i++)
             for (j = 0; j < KILN_GEMM_NR; j++) acc[i][j] += a[i] * b[j];
-    for (i = 0; i < KILN_GEMM_MR; i++)
-        for (j = 0; j < KILN_GEMM_NR; j++) t[i * KILN_GEMM_NR + j] = acc[i][j];
+    for (i = 0; i < R; i++)
+        for (j = 0; j < KILN_GEMM_NR; j++) {
+            float *cp = c + i * ldc + j, x = acc[i][j] + (first ? 0.0f : *cp);
+            *cp = e ? kiln_sgemm_epi_at(e, x, i0 + i, j0 + j) : x;
+        }
+    return R;
 }
 #endif
 
-/* Move a finished tile to C: add what earlier K blocks left there, and on the
- * last K block apply the epilogue. */
+/* Whether kiln_sgemm_ukr_rows(mr, ...) writes exactly mr rows. */
+static KILN_UNUSED int kiln_sgemm_rows_exact(int64_t mr)
+{
+#ifdef KILN_GENERIC
+    return mr > 0;
+#else
+    return mr == KILN_GEMM_MR || mr == 8 || mr == 4 || mr == 2 || mr == 1;
+#endif
+}
+
+/* A ragged tile (mr x nr of the t the micro-kernel wrote) to C: add what
+ * earlier K blocks left there, and on the last K block apply the epilogue;
+ * whole vectors of a row in registers, as the micro-kernel would. */
 KILN_TARGET static KILN_UNUSED void kiln_sgemm_store(const float *t, const kiln_sgemm_args *g, int64_t i0, int64_t j0,
                                                      int64_t mr, int64_t nr, int first, int last)
 {
-    const kiln_sgemm_epi *e = &g->e;
     int64_t i, j;
-    int q;
     for (i = 0; i < mr; i++) {
         float *c = g->c + (i0 + i) * g->ldc + j0;
         const float *ti = t + i * KILN_GEMM_NR;
-        if (first) for (j = 0; j < nr; j++) c[j] = ti[j];
-        else for (j = 0; j < nr; j++) c[j] += ti[j];
-        if (!last) continue;
-        if (e->alpha != 1.0f) for (j = 0; j < nr; j++) c[j] *= e->alpha;
-        for (q = 0; q < 2; q++) {
-            const float *ad = e->add[q];
-            float s = e->scale[q];
-            if (!ad) continue;
-            ad += (i0 + i) * e->rs[q] + j0 * e->cs[q];
-            if (e->cs[q] == 1) for (j = 0; j < nr; j++) c[j] += s * ad[j];
-            else if (e->cs[q] == 0) for (j = 0; j < nr; j++) c[j] += s * ad[0];
-            else for (j = 0; j < nr; j++) c[j] += s * ad[j * e->cs[q]];
+        j = 0;
+#ifndef KILN_GENERIC
+        if (!last || kiln_sgemm_epi_vector(&g->e))
+            for (; j + KILN_VL <= nr; j += KILN_VL) {
+                kiln_vf x = *(const kiln_vf *)(ti + j);
+                if (!first) x += *(const kiln_vfu *)(c + j);
+                if (last) x = kiln_sgemm_epi_v(&g->e, x, i0 + i, j0 + j);
+                *(kiln_vfu *)(c + j) = x;
+            }
+#endif
+        for (; j < nr; j++) {
+            float x = first ? ti[j] : c[j] + ti[j];
+            c[j] = last ? kiln_sgemm_epi_at(&g->e, x, i0 + i, j0 + j) : x;
         }
-        if (e->clamp)
-            for (j = 0; j < nr; j++) c[j] = c[j] < e->lo ? e->lo : c[j] > e->hi ? e->hi : c[j];
     }
 }
 
-/* Columns [j0, j1) of C (j0 a multiple of NR), with scratch for one A block and one B block. */
-KILN_TARGET static KILN_UNUSED void kiln_sgemm_cols(const kiln_sgemm_args *g, int64_t j0, int64_t j1, float *scratch)
+/* Rows [i0, i1) and columns [j0, j1) of C (both multiples of the tile),
+ * with this thread's scratch. */
+KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, int64_t i0, int64_t i1, int64_t j0,
+                                                    int64_t j1, float *scratch)
 {
     enum { MR = KILN_GEMM_MR, NR = KILN_GEMM_NR };
-    float *abuf = scratch, *bbuf = scratch + (g->ap ? 0 : KILN_GEMM_MC * KILN_GEMM_KC);
-    kiln_gemm_tile t;
+    int bmode = kiln_sgemm_b_mode(g->bp != 0, g->im != 0, g->bcs);
     int64_t M = g->M, K = g->K, jc, pc, ic, jr, ir;
+    int64_t kcmax = K < 1 ? 1 : kiln_gemm_min(K, KILN_GEMM_KC);
+    float *abuf = scratch, *bbuf = abuf + (g->ap ? 0 : kiln_gemm_min(kiln_gemm_round_up(M, MR), KILN_GEMM_MC) * kcmax);
+    int vec_epi = kiln_sgemm_epi_vector(&g->e);
+    kiln_gemm_tile t;
     for (jc = j0; jc < j1; jc += KILN_GEMM_NC) {
-        int64_t nc = j1 - jc < KILN_GEMM_NC ? j1 - jc : KILN_GEMM_NC;
+        int64_t nc = kiln_gemm_min(j1 - jc, KILN_GEMM_NC);
         for (pc = 0; pc < K || pc == 0; pc += KILN_GEMM_KC) {
-            int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;
+            int64_t kc = kiln_gemm_min(K - pc, KILN_GEMM_KC), bstride = 0, ldb = NR;
             const float *bblk;
-            int64_t bstride;
             int first = pc == 0, last = pc + KILN_GEMM_KC >= K;
-            if (g->bp) {
+            const kiln_sgemm_epi *e = last && vec_epi ? &g->e : 0;
+            if (bmode == KILN_B_PACKED) {
                 bblk = g->bp + jc * K + pc * NR; /* panels over the whole K */
                 bstride = K * NR;
+            } else if (bmode == KILN_B_DIRECT) {
+                bblk = g->b + pc * g->brs + jc;
+                ldb = g->brs;
             } else {
                 if (g->im) kiln_sgemm_pack_im2col(bbuf, g->im, g->N, jc, nc, pc, kc, NR);
                 else kiln_sgemm_pack_b(bbuf, g->b, g->brs, g->bcs, g->N, jc, nc, pc, kc, NR);
                 bblk = bbuf;
                 bstride = kc * NR;
             }
-            for (ic = 0; ic < M; ic += KILN_GEMM_MC) {
-                int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;
+            for (ic = i0; ic < i1; ic += KILN_GEMM_MC) {
+                int64_t mc = kiln_gemm_min(i1 - ic, KILN_GEMM_MC), astride;
                 const float *ablk;
-                int64_t astride;
                 if (g->ap) {
                     ablk = g->ap + ic * K + pc * MR;
                     astride = K * MR;
@@ -309,12 +464,25 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_cols(const kiln_sgemm_args *g, in
                     ablk = abuf;
                     astride = kc * MR;
                 }
-                for (jr = 0; jr < nc; jr += NR)
-                    for (ir = 0; ir < mc; ir += MR) {
-                        int64_t mr = mc - ir < MR ? mc - ir : MR, nr = nc - jr < NR ? nc - jr : NR;
-                        kiln_sgemm_ukr(kc, ablk + ir / MR * astride, bblk + jr / NR * bstride, t.f);
-                        kiln_sgemm_store(t.f, g, ic + ir, jc + jr, mr, nr, first, last);
+                for (jr = 0; jr < nc; jr += NR) {
+                    int64_t nr = kiln_gemm_min(nc - jr, NR), pldb = ldb;
+                    const float *bpan = bmode == KILN_B_DIRECT ? bblk + jr : bblk + jr / NR * bstride;
+                    if (nr < NR && bmode == KILN_B_DIRECT) { /* a ragged edge read in place would overrun B */
+                        if (ic == i0) kiln_sgemm_pack_b(bbuf, g->b, g->brs, 1, g->N, jc + jr, NR, pc, kc, NR);
+                        bpan = bbuf, pldb = NR;
                     }
+                    for (ir = 0; ir < mc; ir += MR) {
+                        int64_t mr = kiln_gemm_min(mc - ir, MR);
+                        const float *apan = ablk + ir / MR * astride;
+                        if (nr == NR && (vec_epi || !last) && kiln_sgemm_rows_exact(mr)) {
+                            kiln_sgemm_ukr_rows(mr, kc, apan, bpan, pldb, g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,
+                                                first, e, ic + ir, jc + jr);
+                        } else {
+                            kiln_sgemm_ukr_rows(mr, kc, apan, bpan, pldb, t.f, NR, 1, 0, 0, 0);
+                            kiln_sgemm_store(t.f, g, ic + ir, jc + jr, mr, nr, first, last);
+                        }
+                    }
+                }
             }
             if (K == 0) break;
         }
@@ -336,30 +504,40 @@ typedef struct {
     const kiln_sgemm_args *g;
     float *scratch;
     int64_t chunk, stride;
+    int by_rows;
 } kiln_sgemm_task;
 
 static KILN_UNUSED void kiln_sgemm_task_run(void *ctx, int i)
 {
     const kiln_sgemm_task *t = (const kiln_sgemm_task *)ctx;
-    int64_t j0 = i * t->chunk, j1 = j0 + t->chunk < t->g->N ? j0 + t->chunk : t->g->N;
-    if (j0 < j1) kiln_sgemm_cols(t->g, j0, j1, t->scratch + i * t->stride);
+    int64_t n = t->by_rows ? t->g->M : t->g->N, lo = i * t->chunk, hi = kiln_gemm_min(lo + t->chunk, n);
+    float *s = t->scratch + i * t->stride;
+    if (lo >= hi) return;
+    if (t->by_rows) kiln_sgemm_part(t->g, lo, hi, 0, t->g->N, s);
+    else kiln_sgemm_part(t->g, 0, t->g->M, lo, hi, s);
 }
 
 /* The whole product; scratch holds KILN_THREADS * kiln_sgemm_scratch(...) floats. */
 static KILN_UNUSED void kiln_sgemm(const kiln_sgemm_args *g, float *scratch)
 {
     int n = KILN_THREADS;
-    /* split the columns only when there is enough work to pay for waking the pool */
-    if (n > 1 && (double)g->M * (double)g->N * (double)g->K >= 1e6 && g->N >= 2 * KILN_GEMM_NR) {
+    /* split only when there is enough work to pay for waking the pool: the
+     * columns when there are enough, else the rows */
+    if (n > 1 && (double)g->M * (double)g->N * (double)g->K >= 1e6) {
         kiln_sgemm_task t;
         t.g = g;
         t.scratch = scratch;
-        t.chunk = kiln_gemm_round_up((g->N + n - 1) / n, KILN_GEMM_NR);
-        t.stride = kiln_sgemm_scratch(g->N, g->ap != 0, g->bp != 0, KILN_GEMM_MR, KILN_GEMM_NR);
-        kiln_parallel(n, kiln_sgemm_task_run, &t);
-        return;
+        t.by_rows = g->N < 4 * n * KILN_GEMM_NR && g->M >= 2 * n * KILN_GEMM_MR;
+        t.chunk = t.by_rows ? kiln_gemm_round_up((g->M + n - 1) / n, KILN_GEMM_MR)
+                            : kiln_gemm_round_up((g->N + n - 1) / n, KILN_GEMM_NR);
+        t.stride = kiln_sgemm_scratch(g->M, g->N, g->K, g->ap != 0, kiln_sgemm_b_mode(g->bp != 0, g->im != 0, g->bcs),
+                                      KILN_GEMM_MR, KILN_GEMM_NR);
+        if (t.by_rows || g->N >= 2 * KILN_GEMM_NR) {
+            kiln_parallel(n, kiln_sgemm_task_run, &t);
+            return;
+        }
     }
-    kiln_sgemm_cols(g, 0, g->N, scratch);
+    kiln_sgemm_part(g, 0, g->M, 0, g->N, scratch);
 }
 
 /* ---- kernels (the uniform kernel ABI) ----------------------------------- */
@@ -433,7 +611,7 @@ KILN_KERNEL kiln_conv_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     KILN_CONV2D_PARAMS;
     int64_t K = Cg * KH * KW, wstride = kiln_gemm_round_up(Mg, KILN_GEMM_MR) * K;
-    int direct = KH == 1 && KW == 1 && p[10] == 1 && p[11] == 1 && p[14] == 0 && p[15] == 0;
+    int direct = KH == 1 && KW == 1 && p[10] == 1 && p[11] == 1 && OH == H && OW == W && p[14] == 0 && p[15] == 0;
     kiln_im2col im;
     kiln_sgemm_args g;
     memset(&g, 0, sizeof g);
@@ -458,168 +636,176 @@ KILN_KERNEL kiln_conv_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 }
 
 /*
- * Depthwise convolution (group = C = M), direct: each output row is a sum of
- * KH*KW shifted input rows scaled by one weight, a loop the compiler
- * vectorises; the edges where the window leaves the input are cut from the
- * range of the loop, not tested per element. Parameters as kiln_conv_fast_f32,
- * but the weights are as ONNX has them, [C, 1, KH, KW].
+ * Depthwise convolution (group = C = M), direct. Each channel is first copied
+ * into a zero-bordered plane whose rows are split into the sw phases of the
+ * column stride (phase q holds padded columns q, q + sw, ...), so that for
+ * every tap (kh, kw) the inputs of consecutive outputs of a row are
+ * consecutive floats: each output vector is KH*KW vector loads and FMAs,
+ * then bias and clamp in registers, with no edge cases. Parameters as
+ * kiln_conv_fast_f32, but the weights are as ONNX has them, [C, 1, KH, KW].
  */
+typedef struct {
+    int64_t Hp, Wq; /* the plane: Hp rows of sw phases of Wq floats */
+} kiln_dw_plane;
+
+/* vl: the target's vector length in floats (the compiler sizes scratch for the target) */
+static KILN_UNUSED kiln_dw_plane kiln_dw_geometry(int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                                                  int64_t dh, int64_t dw, int64_t vl)
+{
+    kiln_dw_plane g;
+    /* a row is computed in whole vectors: the last one reads up to vl - 1 columns past OW */
+    int64_t wpad = (kiln_gemm_round_up(OW, vl) - 1) * sw + (KW - 1) * dw + 1;
+    g.Hp = (OH - 1) * sh + (KH - 1) * dh + 1;
+    g.Wq = (wpad + sw - 1) / sw;
+    return g;
+}
+
+/* Floats of scratch per thread: one plane, and a vector of room past it. */
+static KILN_UNUSED int64_t kiln_dwconv_scratch(int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t sh, int64_t sw,
+                                               int64_t dh, int64_t dw, int64_t vl)
+{
+    kiln_dw_plane g = kiln_dw_geometry(OH, OW, KH, KW, sh, sw, dh, dw, vl);
+    return g.Hp * sw * g.Wq + vl;
+}
+
 typedef struct {
     kiln_ip p;
     kiln_fp f;
     kiln_in in;
     kiln_out out;
+    int64_t chunk, stride;
 } kiln_dw_task;
 
-KILN_TARGET static KILN_UNUSED void kiln_dwconv_channel(void *ctx, int ci)
+/* Output rows of one channel from its plane: taps t at plane offsets off[t]
+ * (from the start of an output row's first plane row), weights w[t]. Inlined
+ * with ntaps constant for 3x3, so the taps unroll into registers. */
+KILN_TARGET_FMA static inline __attribute__((always_inline)) void
+kiln_dwconv_rows(int ntaps, const float *plane, int64_t rowstep, const int64_t *off, const float *w, float b, int clamp,
+                 float lo, float hi, float *y, int64_t OH, int64_t OW, const float *yend)
 {
-    const kiln_dw_task *t = (const kiln_dw_task *)ctx;
+    int64_t oh, ow;
+    int t;
+    for (oh = 0; oh < OH; oh++, y += OW, plane += rowstep) {
+#ifndef KILN_GENERIC
+        for (ow = 0; ow < OW; ow += KILN_VL) {
+            kiln_vf acc = kiln_vsplat(b);
+            for (t = 0; t < ntaps; t++) acc += w[t] * *(const kiln_vfu *)(plane + off[t] + ow);
+            if (clamp) {
+                kiln_vf vlo = kiln_vsplat(lo), vhi = kiln_vsplat(hi);
+                acc = kiln_vsel(acc < vlo, vlo, acc);
+                acc = kiln_vsel(acc > vhi, vhi, acc);
+            }
+            /* a whole vector past the row's end lands on outputs this thread computes after it */
+            if (y + ow + KILN_VL <= yend) {
+                *(kiln_vfu *)(y + ow) = acc;
+            } else {
+                int64_t j;
+                for (j = 0; ow + j < OW; j++) y[ow + j] = acc[j];
+            }
+        }
+#else
+        (void)yend;
+        for (ow = 0; ow < OW; ow++) {
+            float acc = b;
+            for (t = 0; t < ntaps; t++) acc += w[t] * plane[off[t] + ow];
+            if (clamp) acc = acc < lo ? lo : acc > hi ? hi : acc;
+            y[ow] = acc;
+        }
+#endif
+    }
+}
+
+#define KILN_DW_MAX_TAPS 64
+
+/* n floats from src to dst, in whole vectors: a ragged end (or a row shorter
+ * than a vector) is blended into what dst holds, reading src no further than
+ * end. dst has a vector of room past n. */
+KILN_TARGET static inline void kiln_dw_copy(float *dst, const float *src, int64_t n, const float *end)
+{
+    int64_t u = 0;
+#ifndef KILN_GENERIC
+    for (; u + KILN_VL <= n; u += KILN_VL) *(kiln_vfu *)(dst + u) = *(const kiln_vfu *)(src + u);
+    if (u < n && src + u + KILN_VL <= end) {
+        kiln_vi lane;
+        int j;
+        for (j = 0; j < KILN_VL; j++) lane[j] = j;
+        *(kiln_vfu *)(dst + u) = kiln_vsel(lane < (int32_t)(n - u), *(const kiln_vfu *)(src + u), *(kiln_vfu *)(dst + u));
+        return;
+    }
+#else
+    (void)end;
+#endif
+    for (; u < n; u++) dst[u] = src[u];
+}
+
+KILN_TARGET_FMA static KILN_UNUSED void kiln_dwconv_channel(const kiln_dw_task *t, int64_t ci, float *plane,
+                                                            const float *yend)
+{
     kiln_ip p = t->p;
-    kiln_fp f = t->f;
     kiln_in in = t->in;
-    kiln_out out = t->out;
-    KILN_CONV2D_PARAMS;
-    int64_t sh = p[10], sw = p[11], dh = p[12], dw = p[13], ph = p[14], pw = p[15], oh, ow, kh, kw, in_lo, in_hi;
-    int64_t c = ci % C;
-    const float *w = (const float *)in[1] + c * KH * KW, *xc;
-    float *yc, b = bias ? bias[c] : 0.0f, lo = (float)f[0], hi = (float)f[1];
-    n = ci / C;
-    (void)Cg, (void)Mg, (void)gi, (void)N, (void)G;
-    xc = x + (n * C + c) * H * W;
-    yc = y + (n * M + c) * OH * OW;
-    for (oh = 0; oh < OH; oh++) {
-        float *restrict yr = yc + oh * OW; /* no input row overlaps it */
-        for (ow = 0; ow < OW; ow++) yr[ow] = b;
-        for (kh = 0; kh < KH; kh++) {
-            int64_t ih = oh * sh - ph + kh * dh;
-            const float *xr = xc + ih * W;
-            if (ih < 0 || ih >= H) continue;
-            /* the interior, where all three taps of a 3-wide window are inside: one pass */
-            in_lo = 0, in_hi = OW;
-            if (KW == 3)
-                for (kw = 0; kw < KW; kw++) {
-                    int64_t off = kw * dw - pw, lo_ow = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                    int64_t hi_ow = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
-                    in_lo = lo_ow > in_lo ? lo_ow : in_lo;
-                    in_hi = hi_ow < in_hi ? hi_ow : in_hi;
+    int64_t C = p[1], H = p[4], W = p[5], OH = p[6], OW = p[7], KH = p[8], KW = p[9], sh = p[10], sw = p[11];
+    int64_t dh = p[12], dw = p[13], ph = p[14], pw = p[15], c = ci % C, r, q, u, kh, kw;
+    int64_t off[KILN_DW_MAX_TAPS];
+    kiln_dw_plane g = kiln_dw_geometry(OH, OW, KH, KW, sh, sw, dh, dw, KILN_VL);
+    const float *w = (const float *)in[1] + c * KH * KW, *x = (const float *)in[0] + ci * H * W;
+    float *y = (float *)t->out[0] + ci * OH * OW, b = p[16] ? ((const float *)in[2])[c] : 0.0f;
+    float lo = (float)t->f[0], hi = (float)t->f[1];
+    int clamp = (int)p[17];
+    /* the plane: padded column col = u * sw + q of padded row r is x[r - ph][col - pw]; the
+     * zeros around it were written once per thread (kiln_dwconv_chunk) and are never overwritten */
+    for (q = 0; q < sw; q++) {
+        /* u where 0 <= u * sw + q - pw < W */
+        int64_t u0 = pw - q <= 0 ? 0 : (pw - q + sw - 1) / sw, u1 = (W + pw - q + sw - 1) / sw;
+        if (u1 > g.Wq) u1 = g.Wq;
+        if (u0 >= u1) continue;
+        for (r = ph > 0 ? ph : 0; r < g.Hp && r - ph < H; r++) {
+            float *dst = plane + (r * sw + q) * g.Wq + u0;
+            const float *src = x + (r - ph) * W + u0 * sw + q - pw;
+            if (sw == 1) kiln_dw_copy(dst, src, u1 - u0, x + H * W);
+            else if (sw == 2) for (u = 0; u < u1 - u0; u++) dst[u] = src[2 * u]; /* a constant stride vectorises */
+            else for (u = 0; u < u1 - u0; u++) dst[u] = src[u * sw];
+        }
+    }
+    /* tap (kh, kw) of output (oh, ow): padded row oh * sh + kh * dh, column ow * sw + kw * dw */
+    if (KH * KW <= KILN_DW_MAX_TAPS) {
+        for (kh = 0; kh < KH; kh++)
+            for (kw = 0; kw < KW; kw++) off[kh * KW + kw] = (kh * dh * sw + kw * dw % sw) * g.Wq + kw * dw / sw;
+        if (KH * KW == 9) kiln_dwconv_rows(9, plane, sh * sw * g.Wq, off, w, b, clamp, lo, hi, y, OH, OW, yend);
+        else kiln_dwconv_rows((int)(KH * KW), plane, sh * sw * g.Wq, off, w, b, clamp, lo, hi, y, OH, OW, yend);
+        return;
+    }
+    for (kh = 0; kh < KH; kh++) /* a kernel this large: one row of taps at a time */
+        for (kw = 0; kw < KW; kw++) {
+            int64_t o = (kh * dh * sw + kw * dw % sw) * g.Wq + kw * dw / sw, oh, ow;
+            float wv = w[kh * KW + kw];
+            for (oh = 0; oh < OH; oh++)
+                for (ow = 0; ow < OW; ow++) {
+                    float *yo = y + oh * OW + ow, v = plane[oh * sh * sw * g.Wq + o + ow] * wv;
+                    *yo = kh == 0 && kw == 0 ? b + v : *yo + v;
+                    if (clamp && kh == KH - 1 && kw == KW - 1) *yo = *yo < lo ? lo : *yo > hi ? hi : *yo;
                 }
-            if (KW != 3 || in_lo > in_hi) in_lo = in_hi = 0;
-            if (in_hi > in_lo) {
-                const float *restrict x0 = xr - pw, *restrict x1 = xr + dw - pw, *restrict x2 = xr + 2 * dw - pw;
-                float w0 = w[kh * 3], w1 = w[kh * 3 + 1], w2 = w[kh * 3 + 2];
-                if (sw == 1)
-                    for (ow = in_lo; ow < in_hi; ow++) yr[ow] += w0 * x0[ow] + w1 * x1[ow] + w2 * x2[ow];
-                else
-                    for (ow = in_lo; ow < in_hi; ow++)
-                        yr[ow] += w0 * x0[ow * sw] + w1 * x1[ow * sw] + w2 * x2[ow * sw];
-            }
-            for (kw = 0; kw < KW; kw++) {
-                /* ow where 0 <= ow*sw - pw + kw*dw < W, less the interior done above */
-                int64_t off = kw * dw - pw, lo_ow = off >= 0 ? 0 : (-off + sw - 1) / sw;
-                int64_t hi_ow = W - off <= 0 ? 0 : (W - off + sw - 1) / sw, e0, e1;
-                float wv = w[kh * KW + kw];
-                if (hi_ow > OW) hi_ow = OW;
-                /* the interior lies inside every tap's range */
-                e0 = in_hi > in_lo ? in_lo : hi_ow, e1 = in_hi > in_lo ? in_hi : hi_ow;
-                for (ow = lo_ow; ow < e0; ow++) yr[ow] += wv * xr[ow * sw + off];
-                for (ow = e1; ow < hi_ow; ow++) yr[ow] += wv * xr[ow * sw + off];
-            }
         }
-        if (p[17])
-            for (ow = 0; ow < OW; ow++) yr[ow] = yr[ow] < lo ? lo : yr[ow] > hi ? hi : yr[ow];
-    }
 }
 
-/* Stride 1: copy the channel into a zero-bordered plane Hp x Wp; then every
- * tap is one long loop over the output computed Wp wide (the extra columns
- * are dropped when it is copied out), with no edge cases. Scratch: Hp * Wp +
- * OH * Wp floats per thread. */
-static KILN_UNUSED int64_t kiln_dwconv_scratch(int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t dh, int64_t dw)
-{
-    int64_t Hp = OH + (KH - 1) * dh, Wp = OW + (KW - 1) * dw;
-    return Hp * Wp + OH * Wp;
-}
-
-KILN_TARGET static KILN_UNUSED void kiln_dwconv_padded(void *ctx, int ci, float *buf)
-{
-    const kiln_dw_task *t = (const kiln_dw_task *)ctx;
-    kiln_ip p = t->p;
-    kiln_fp f = t->f;
-    kiln_in in = t->in;
-    kiln_out out = t->out;
-    KILN_CONV2D_PARAMS;
-    int64_t dh = p[12], dw = p[13], ph = p[14], pw = p[15], Hp = OH + (KH - 1) * dh, Wp = OW + (KW - 1) * dw;
-    int64_t c = ci % C, r, j, kh, kw, len = (OH - 1) * Wp + OW;
-    const float *w = (const float *)in[1] + c * KH * KW, *xc;
-    float *restrict xp = buf, *restrict yw = buf + Hp * Wp, b = bias ? bias[c] : 0.0f, lo = (float)f[0], hi = (float)f[1];
-    float *yc;
-    n = ci / C;
-    (void)Cg, (void)Mg, (void)gi, (void)N, (void)G;
-    xc = x + (n * C + c) * H * W;
-    yc = y + (n * M + c) * OH * OW;
-    for (r = 0; r < Hp; r++) {
-        int64_t ih = r - ph, j0 = pw, j1 = pw + W;
-        float *row = xp + r * Wp;
-        if (j1 > Wp) j1 = Wp;
-        if (ih < 0 || ih >= H) {
-            for (j = 0; j < Wp; j++) row[j] = 0.0f;
-            continue;
-        }
-        for (j = 0; j < j0 && j < Wp; j++) row[j] = 0.0f;
-        for (j = j0; j < j1; j++) row[j] = xc[ih * W + j - pw];
-        for (j = j1 > j0 ? j1 : j0; j < Wp; j++) row[j] = 0.0f;
-    }
-    for (j = 0; j < len; j++) yw[j] = b;
-    for (kh = 0; kh < KH; kh++) {
-        const float *xr = xp + kh * dh * Wp;
-        if (KW == 3) {
-            const float *restrict x0 = xr, *restrict x1 = xr + dw, *restrict x2 = xr + 2 * dw;
-            float w0 = w[kh * 3], w1 = w[kh * 3 + 1], w2 = w[kh * 3 + 2];
-            for (j = 0; j < len; j++) yw[j] += w0 * x0[j] + w1 * x1[j] + w2 * x2[j];
-        } else {
-            for (kw = 0; kw < KW; kw++) {
-                const float *restrict xk = xr + kw * dw;
-                float wv = w[kh * KW + kw];
-                for (j = 0; j < len; j++) yw[j] += wv * xk[j];
-            }
-        }
-    }
-    for (r = 0; r < OH; r++) {
-        float *yr = yc + r * OW;
-        const float *src = yw + r * Wp;
-        if (p[17])
-            for (j = 0; j < OW; j++) yr[j] = src[j] < lo ? lo : src[j] > hi ? hi : src[j];
-        else
-            for (j = 0; j < OW; j++) yr[j] = src[j];
-    }
-}
-
-typedef struct {
-    kiln_dw_task t;
-    int64_t chunk, stride;
-} kiln_dw_chunks;
-
-/* A thread's share of the channels, with its own slice of scratch. */
+/* A thread's share of the channels (of all images), with its own plane. */
 static KILN_UNUSED void kiln_dwconv_chunk(void *ctx, int i)
 {
-    const kiln_dw_chunks *c = (const kiln_dw_chunks *)ctx;
-    int64_t total = c->t.p[0] * c->t.p[1], k = i * c->chunk, end = k + c->chunk < total ? k + c->chunk : total;
-    float *buf = (float *)c->t.out[1] + i * c->stride;
-    for (; k < end; k++) {
-        if (c->t.p[10] == 1 && c->t.p[11] == 1) kiln_dwconv_padded((void *)&c->t, (int)k, buf);
-        else kiln_dwconv_channel((void *)&c->t, (int)k);
-    }
+    const kiln_dw_task *t = (const kiln_dw_task *)ctx;
+    int64_t total = t->p[0] * t->p[1], k = i * t->chunk, end = k + t->chunk < total ? k + t->chunk : total;
+    float *plane = (float *)t->out[1] + i * t->stride;
+    if (k < end) memset(plane, 0, (size_t)t->stride * sizeof *plane); /* the padding, for all its channels */
+    for (; k < end; k++) kiln_dwconv_channel(t, k, plane, (float *)t->out[0] + end * t->p[6] * t->p[7]);
 }
 
 /* Scratch out[1]: KILN_THREADS * kiln_dwconv_scratch(...) floats. */
 KILN_KERNEL kiln_dwconv_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
-    kiln_dw_chunks c;
+    kiln_dw_task t;
     int n = KILN_THREADS;
-    c.t.p = p, c.t.f = f, c.t.in = in, c.t.out = out;
-    c.chunk = (p[0] * p[1] + n - 1) / n;
-    c.stride = kiln_dwconv_scratch(p[6], p[7], p[8], p[9], p[12], p[13]);
-    kiln_parallel(n, kiln_dwconv_chunk, &c);
+    t.p = p, t.f = f, t.in = in, t.out = out;
+    t.chunk = (p[0] * p[1] + n - 1) / n;
+    t.stride = kiln_dwconv_scratch(p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], KILN_VL);
+    kiln_parallel(n, kiln_dwconv_chunk, &t);
 }
 
 /*
@@ -631,7 +817,9 @@ KILN_KERNEL kiln_dwconv_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 static KILN_UNUSED int64_t kiln_attention_scratch(int64_t Sq, int64_t Sk, int64_t Dv, int64_t mr, int64_t nr,
                                                   int64_t threads)
 {
-    return kiln_gemm_round_up(Sq * Sk, 16) + threads * kiln_sgemm_scratch(Sk > Dv ? Sk : Dv, 0, 0, mr, nr);
+    /* both products read B in place; their depth is at most KC a block */
+    return kiln_gemm_round_up(Sq * Sk, 16) +
+           threads * kiln_sgemm_scratch(Sq, Sk > Dv ? Sk : Dv, KILN_GEMM_KC, 0, KILN_B_DIRECT, mr, nr);
 }
 
 KILN_TARGET static KILN_UNUSED void kiln_softmax_rows(float *s, int64_t rows, int64_t n)

@@ -37,9 +37,10 @@ static int close_all(const float *a, const float *b, int64_t n, int64_t K)
     return 1;
 }
 
-static float *scratch_for(int64_t N, int ap, int bp)
+/* Exactly the scratch the lowering asks for, so an overrun shows under the sanitizers. */
+static float *scratch_for(int64_t M, int64_t N, int64_t K, int ap, int bmode)
 {
-    return malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_sgemm_scratch(N, ap, bp, KILN_GEMM_MR, KILN_GEMM_NR) + 1));
+    return malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_sgemm_scratch(M, N, K, ap, bmode, KILN_GEMM_MR, KILN_GEMM_NR)));
 }
 
 /* MatMul with B packed (a weight), A packed, or neither; against kiln_matmul_f32. */
@@ -63,7 +64,7 @@ static void check_matmul(int64_t M, int64_t N, int64_t K, int mode)
         in[0] = pk;
     }
     out[0] = y;
-    out[1] = scratch_for(N, ap, bp);
+    out[1] = scratch_for(M, N, K, ap, kiln_sgemm_b_mode(bp, 0, 1));
     kiln_matmul_fast_f32(pf, NULL, in, out);
     if (!close_all(y, r, M * N, K)) fprintf(stderr, "matmul %lldx%lldx%lld mode %d\n", (long long)M, (long long)N, (long long)K, mode);
     ASSERT(close_all(y, r, M * N, K));
@@ -94,7 +95,7 @@ static void test_gemm_epilogue(void)
         kiln_sgemm_pack_b(pk, b, brs, bcs, N, 0, P, 0, K, KILN_GEMM_NR);
         in[1] = pk;
         out[0] = y;
-        out[1] = scratch_for(N, 0, 1);
+        out[1] = scratch_for(M, N, K, 0, KILN_B_PACKED);
         kiln_gemm_fast_f32(pf, f, in, out);
         ASSERT(close_all(y, r, M * N, K));
         free(a), free(b), free(c), free(y), free(r), free(pk), free(out[1]);
@@ -121,8 +122,8 @@ static void check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, in
     for (gi = 0; gi < G; gi++) kiln_sgemm_pack_a(pk + gi * P * K, w + gi * Mg * K, K, 1, Mg, 0, P, 0, K, KILN_GEMM_MR);
     if (!dw) in[1] = pk;
     out[0] = y;
-    out[1] = dw ? malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_dwconv_scratch(OH, OW, KH, KW, dl, dl)))
-                : scratch_for(OH * OW, 1, 0);
+    out[1] = dw ? malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_dwconv_scratch(OH, OW, KH, KW, s, s, dl, dl, KILN_VL)))
+                : scratch_for(Mg, OH * OW, K, 1, kiln_sgemm_b_mode(0, !(KH == 1 && KW == 1 && s == 1 && pad == 0), 1));
     if (dw) kiln_dwconv_f32(pf, f, in, out);
     else kiln_conv_fast_f32(pf, f, in, out);
     if (!close_all(y, r, N * M * OH * OW, K))
@@ -148,6 +149,12 @@ static void test_conv_shapes(void)
     check_conv(1, 3, 3, 3, 2, 2, 3, 3, 2, 1, 1, 0);     /* depthwise, no interior */
     check_conv(1, 3, 3, 3, 5, 4, 3, 3, 1, 3, 2, 1);     /* depthwise, taps wider than the input */
     check_conv(2, 7, 7, 7, 16, 33, 3, 3, 2, 1, 1, 1);   /* depthwise, strided, odd width */
+    check_conv(1, 32, 32, 32, 20, 37, 3, 3, 1, 1, 1, 1); /* depthwise, rows of several vectors */
+    check_conv(1, 16, 16, 16, 29, 40, 3, 3, 2, 1, 1, 1); /* depthwise, strided, even width */
+    check_conv(1, 9, 9, 9, 7, 7, 3, 3, 3, 1, 0, 0);     /* depthwise, stride 3, unpadded */
+    check_conv(1, 2, 2, 2, 12, 12, 9, 9, 1, 1, 4, 0);   /* depthwise, more taps than unrolled */
+    check_conv(1, 32, 64, 1, 10, 20, 1, 1, 1, 1, 0, 1); /* 1x1, M off the tile: the row variants */
+    check_conv(1, 16, 3, 1, 7, 9, 1, 1, 1, 1, 0, 1);    /* 1x1, fewer rows than a tile */
 }
 
 /* Attention (2 batch dims, one broadcast; a mask broadcast over rows) against kiln_attention_f32. */
