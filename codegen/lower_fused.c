@@ -58,7 +58,8 @@ static char *wrapper_source(const Node *n, const KernelCall *base, const char *f
     buf_printf(&b, "/* %s with its epilogue */\nstatic void %s(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)\n{\n",
                op_info[n->op].name, fname);
     buf_printf(&b, "    %s(p + %d, f + %d, in, out);\n", base->name, E, F);
-    buf_printf(&b, "    kiln_fz_epilogue_%s(p, f, in, out);\n}\n", ew_suffix(n->out[0]->dtype));
+    if (!base->epilogue_done) buf_printf(&b, "    kiln_fz_epilogue_%s(p, f, in, out);\n", ew_suffix(n->out[0]->dtype));
+    buf_printf(&b, "}\n");
     return b.data;
 }
 

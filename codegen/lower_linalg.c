@@ -183,7 +183,7 @@ static Status lower_einsum(const Node *n, KernelCall *kc, Diag *d)
 
 /* A FusedConv whose activation is a clamp (Relu, Clip) and that adds nothing
  * after the convolution's own bias: the fast kernel clamps in registers.
- * The fused epilogue that runs after it then finds every value in range. */
+ * That is the node's whole epilogue: the fused wrapper adds no second pass. */
 static bool clamp_activation(const Node *n, double *lo, double *hi)
 {
     const char *act = attr_str(n, "activation", "");
@@ -208,6 +208,7 @@ static Status lower_conv(const Node *n, KernelCall *kc, Diag *d)
     if (!tr && fast_ok(n, kc) && g.S <= 2 && value_is_const(n->in[1])) {
         double lo = 0, hi = 0;
         bool clamp = clamp_activation(n, &lo, &hi);
+        kc->epilogue_done = clamp;
         return lower_conv_fast(n, &g, kc, clamp, lo, hi, d);
     }
     if ((st = tr ? pick_convtranspose(n, kc, d) : pick_conv(n, kc, d))) return st;

@@ -341,6 +341,7 @@ typedef struct {
                            * codegen emits it before the run function; fn stays its reference */
     char gen_name[48];    /* storage for name when the kernel is generated */
     bool reference;       /* set before lowering: reference kernels only (constant folding) */
+    bool epilogue_done;   /* a fast linalg kernel that applies its Fused node's whole epilogue itself */
     int packed_in;        /* k + 1 if in[k] is replaced by packed (a weight laid out for the kernel), else 0 */
     float *packed;        /* malloc'd; codegen emits it as a const array, folding passes it */
     int64_t npacked;
