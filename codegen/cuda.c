@@ -13,6 +13,8 @@
 
 #include "kiln.h"
 #include "../kernels/c/elementwise.h"
+#include "../kernels/c/fused.h"
+#include "../ir/fused_plan.h"
 
 typedef enum {
     CU_REF,     /* the C kernel, one device thread */
@@ -24,6 +26,7 @@ typedef enum {
     CU_GEMM,    /* cuBLAS, after kiln_cu_gemm_c_f32 copied C into Y */
     CU_CONV,    /* cuDNN where the plan says so, else the reference kernel */
     CU_FUSED,   /* FusedConv/Gemm/MatMul f32: the library call, then kiln_cu_epilogue_f32 */
+    CU_EW,      /* an Elementwise node: a kernel generated for it (emit_ew_kernel) */
 } CuKind;
 
 /* The elementwise kernels kernels/cuda/elementwise.cuh instantiates, by name. */
@@ -61,6 +64,7 @@ static CuKind classify(const Node *n, const KernelCall *kc)
     if (strcmp(k, "kiln_fused_conv_f32") == 0 || strcmp(k, "kiln_fused_gemm_f32") == 0 ||
         strcmp(k, "kiln_fused_matmul_f32") == 0)
         return CU_FUSED;
+    if (n->op == OP_Elementwise && kc->source) return CU_EW;
     if (strcmp(k, "kiln_copy") == 0 || strcmp(k, "kiln_identity") == 0) return CU_COPY;
     if (in_list(cu_maps, k) || in_list(cu_strided, k) || strcmp(k, "kiln_gather") == 0) return CU_MAP;
     if (in_list(cu_bcasts, k)) return CU_BCAST;
@@ -70,40 +74,106 @@ static CuKind classify(const Node *n, const KernelCall *kc)
     return CU_REF;
 }
 
-/* Broadcast parameters [nin, rank, dims, strides per input]: merge each axis
- * into the next where every input steps through both as one, so equal
- * shapes become rank 1 and the kernel divides less. */
-static void merge_axes(KernelCall *kc)
+/* Broadcast axes: merge each axis into the next where every input steps
+ * through both as one, and drop size-1 axes, so equal shapes become rank 1
+ * and kernels divide less. dims[r], st[nin][r] -> od[], ost[nin][r]; the new rank. */
+static int merge_bcast(int nin, int r, const int64_t *dims, const int64_t *st, int64_t *od, int64_t *ost)
 {
-    int64_t *p = kc->p, nin = p[0];
-    int r = (int)p[1];
-    int64_t dims[KILN_MAX_RANK * 2], st[4][KILN_MAX_RANK * 2];
     int nr = 0;
-    if (r < 1 || nin > 4 || kc->np != 2 + r * (1 + nin)) return;
     for (int a = 0; a < r; a++) {
-        int64_t d = p[2 + a];
+        int64_t d = dims[a];
         if (d == 1) continue; /* a size-1 axis contributes nothing */
         bool merge = nr > 0;
-        for (int k = 0; k < nin && merge; k++) merge = st[k][nr - 1] == p[2 + (k + 1) * r + a] * d;
+        for (int k = 0; k < nin && merge; k++) merge = ost[k * r + nr - 1] == st[k * r + a] * d;
         if (merge) {
-            dims[nr - 1] *= d;
-            for (int k = 0; k < nin; k++) st[k][nr - 1] = p[2 + (k + 1) * r + a];
+            od[nr - 1] *= d;
+            for (int k = 0; k < nin; k++) ost[k * r + nr - 1] = st[k * r + a];
         } else {
-            dims[nr] = d;
-            for (int k = 0; k < nin; k++) st[k][nr] = p[2 + (k + 1) * r + a];
+            od[nr] = d;
+            for (int k = 0; k < nin; k++) ost[k * r + nr] = st[k * r + a];
             nr++;
         }
     }
     if (nr == 0) {
-        dims[0] = 1;
-        for (int k = 0; k < nin; k++) st[k][0] = 0;
+        od[0] = 1;
+        for (int k = 0; k < nin; k++) ost[k * r] = 0;
         nr = 1;
     }
+    return nr;
+}
+
+/* A broadcast kernel's parameters [nin, rank, dims, strides per input], merged. */
+static void merge_axes(KernelCall *kc)
+{
+    int64_t *p = kc->p, nin = p[0];
+    int r = (int)p[1];
+    int64_t dims[KILN_MAX_RANK], st[4 * KILN_MAX_RANK];
+    if (r < 1 || nin > 4 || kc->np != 2 + r * (1 + nin)) return;
+    int nr = merge_bcast((int)nin, r, p + 2, p + 2 + r, dims, st);
     p[1] = nr;
     for (int a = 0; a < nr; a++) p[2 + a] = dims[a];
     for (int k = 0; k < nin; k++)
-        for (int a = 0; a < nr; a++) p[2 + (k + 1) * nr + a] = st[k][a];
+        for (int a = 0; a < nr; a++) p[2 + (k + 1) * nr + a] = st[k * r + a];
     kc->np = 2 + nr * (1 + (int)nin);
+}
+
+/* An Elementwise node as its own kernel, one thread an element: the node's
+ * postfix program (kernels/c/fused.h) unrolled into straight code that calls
+ * the kiln_fz_ functions the C target's loops call, so both targets compute
+ * the same; dims and strides are literals. p: nin, rank, dims[rank],
+ * strides[nin][rank], nprog, (kind, arg) pairs; f: the constants. */
+static void emit_ew_kernel(Buf *b, const Node *n, const KernelCall *kc)
+{
+    const int64_t *p = kc->p;
+    int nin = (int)p[0], r = (int)p[1], nr, sp = 0, t = 0;
+    int64_t dims[KILN_MAX_RANK], st[4 * KILN_MAX_RANK], numel = 1;
+    const int64_t *prog = p + 2 + r + (int64_t)nin * r + 1, nprog = prog[-1];
+    const char *S = n->out[0]->dtype == KILN_DTYPE_F64 ? "f64" : n->out[0]->dtype == KILN_DTYPE_F16 ? "f16"
+                    : n->out[0]->dtype == KILN_DTYPE_BF16 ? "bf16" : "f32";
+    char stack[KILN_FZ_MAX_STACK][48];
+    bool used[KILN_FZ_MAX_IN] = {0};
+    nr = merge_bcast(nin, r, p + 2, p + 2 + r, dims, st);
+    for (int a = 0; a < nr; a++) numel *= dims[a];
+    const char *ix = numel < ((int64_t)1 << 31) ? "unsigned" : "int64_t"; /* offsets are at most numel */
+    for (int i = 0; i < nprog; i++)
+        if (prog[2 * i] == 0) used[prog[2 * i + 1]] = true;
+    buf_printf(b, "\n/* Elementwise '");
+    emit_comment(b, n->name);
+    buf_printf(b, "': %s */\ntemplate <int NI, int NO> static __global__ void kiln_cu_ew_n%d(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)\n{\n",
+               attr_str(n, "expr", ""), n->id);
+    buf_printf(b, "    kiln_ew_t_%s *y = (kiln_ew_t_%s *)io.out[0];\n    (void)p;\n    (void)f;\n", S, S);
+    buf_printf(b, "    for (%s e = blockIdx.x * blockDim.x + threadIdx.x; e < %" PRId64 "%s; e += gridDim.x * blockDim.x) {\n", ix,
+               numel, *ix == 'u' ? "u" : "");
+    buf_printf(b, "        %s rem = e, i[%d];\n", ix, nr);
+    for (int a = nr - 1; a > 0; a--)
+        buf_printf(b, "        i[%d] = rem %% %" PRId64 ", rem /= %" PRId64 ";\n", a, dims[a], dims[a]);
+    buf_printf(b, "        i[0] = rem;\n");
+    for (int k = 0; k < nin; k++) {
+        if (!used[k]) continue;
+        buf_printf(b, "        kiln_ew_n_%s v%d = KILN_EW_LD(%s, ((const kiln_ew_t_%s *)io.in[%d])[0", S, k, S, S, k);
+        for (int a = 0; a < nr; a++)
+            if (st[k * r + a]) buf_printf(b, " + i[%d] * %" PRId64, a, st[k * r + a]);
+        buf_printf(b, "]);\n");
+    }
+    for (int i = 0; i < nprog; i++) {
+        int64_t kind = prog[2 * i], arg = prog[2 * i + 1];
+        if (kind == 0) {
+            snprintf(stack[sp++], sizeof *stack, "v%d", (int)arg);
+        } else if (kind == 1) {
+            double c = kc->f[arg];
+            if (isnan(c)) snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)NAN", S);
+            else if (isinf(c)) snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)%sINFINITY", S, c < 0 ? "-" : "");
+            else snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)%.17g", S, c);
+        } else {
+            int ar = kiln_fz_arity(arg);
+            buf_printf(b, "        kiln_ew_n_%s t%d = kiln_fz_%s_%s(", S, t, fz_op_name((int)arg), S);
+            for (int j = 0; j < 3; j++) buf_printf(b, "%s%s", j ? ", " : "", j < ar ? stack[sp - ar + j] : "0");
+            buf_printf(b, ");\n");
+            sp -= ar;
+            snprintf(stack[sp++], sizeof *stack, "t%d", t++);
+        }
+    }
+    buf_printf(b, "        y[e] = KILN_EW_ST(%s, %s);\n    }\n}\n", S, stack[0]);
 }
 
 /* Strided copy parameters [rank, base, dims, strides] (Transpose, Slice,
@@ -359,14 +429,6 @@ static bool warp_lines(const KernelCall *kc)
     return true;
 }
 
-/* A scalar f32 constant c. */
-static bool f32_scalar(const Value *v, double *c)
-{
-    if (!v || !value_is_const(v) || v->dtype != KILN_DTYPE_F32 || shape_numel(&v->shape) != 1) return false;
-    *c = *(const float *)v->data;
-    return true;
-}
-
 /* Do workspace values a and b share bytes? */
 static bool overlap(const Value *a, const Value *b)
 {
@@ -374,37 +436,58 @@ static bool overlap(const Value *a, const Value *b)
            b->offset < a->offset + (int64_t)value_bytes(a);
 }
 
-/* Attention scores: Softmax(Add(s, mask)) with s = Mul(t, c) or Div(t, c)
- * for a scalar c (or s itself), each intermediate read there alone. Then
- * the softmax kernel reads t and the mask and the Mul and Add launch
- * nothing (c->absorbed). The memory plan gave t and the mask lifetimes
- * that end at the Mul and Add: so those must come just before the Softmax
- * (nothing in between can overwrite them), and the output may not share
- * the mask's bytes or t's other than line for line. Returns the Add, or NULL. */
-static const Node *masked_softmax(const Cu *c, int i, const Value **t, const Value **mask, double *scale, const Node **scaler)
+/* An Elementwise program over two inputs that is s * c + m, c * s + m,
+ * s / c + m or s + m (either order of the sum): s's input and the scale. */
+static bool ew_scaled_sum(const KernelCall *kc, int *si, double *scale)
 {
-    const Node *sm = c->g->nodes[i], *add = sm->in[0]->producer, *mul;
-    if (!warp_lines(&c->calls[i]) || strcmp(c->calls[i].name, "kiln_softmax_f32") != 0 || c->calls[i].p[3] != 0)
-        return NULL;
-    if (!add || add->op != OP_Add || !only_use(sm->in[0], sm)) return NULL;
-    for (int k = 0; k < 2; k++) {
-        const Value *s = add->in[k], *m = add->in[1 - k];
-        Shape out;
-        if (s->dtype != KILN_DTYPE_F32 || m->dtype != KILN_DTYPE_F32 || !shape_equal(&s->shape, &sm->in[0]->shape) ||
-            !shape_broadcast(&m->shape, &s->shape, &out) || !shape_equal(&out, &s->shape) || m->shape.rank > 6)
-            continue;
-        *t = s, *mask = m, *scale = 1, *scaler = NULL;
-        mul = s->producer;
-        if (mul && (mul->op == OP_Mul || mul->op == OP_Div) && only_use(s, add) && mul->id == add->id - 1 &&
-            shape_equal(&mul->in[0]->shape, &s->shape) && f32_scalar(mul->in[1], scale) && *scale != 0) {
-            *t = mul->in[0], *scaler = mul;
-            if (mul->op == OP_Div) *scale = 1 / *scale;
-        }
-        const Value *y = sm->out[0];
-        if (add->id != sm->id - 1 || overlap(y, m) || (overlap(y, *t) && y->offset != (*t)->offset)) return NULL;
-        return add;
+    const int64_t *p = kc->p, *prog = p + 2 + p[1] + p[0] * p[1] + 1, n = prog[-1];
+    int64_t k[5], a[5];
+    if (p[0] != 2 || (n != 3 && n != 5)) return false;
+    for (int i = 0; i < n; i++) k[i] = prog[2 * i], a[i] = prog[2 * i + 1];
+    if (k[n - 1] != 2 || a[n - 1] != KILN_FZ_add) return false;
+    *scale = 1;
+    if (n == 3) { /* x x add */
+        *si = (int)a[0];
+        return k[0] == 0 && k[1] == 0 && a[0] != a[1];
     }
-    return NULL;
+    /* a scaled term (3 tokens) and an input, in either order */
+    int t = k[0] == 0 && k[1] == 0 ? 1 : 0; /* where the scaled term starts */
+    int m = t ? 0 : 3;                       /* where the other input is */
+    int64_t *tk = k + t, *ta = a + t;
+    if (k[m] != 0 || tk[2] != 2 || (ta[2] != KILN_FZ_mul && ta[2] != KILN_FZ_div)) return false;
+    int in = tk[0] == 0 ? 0 : 1; /* the term's input token; the other is the constant */
+    if (tk[in] != 0 || tk[1 - in] != 1 || (ta[2] == KILN_FZ_div && in != 0) || ta[in] == a[m]) return false;
+    double c = kc->f[ta[1 - in]];
+    if (c == 0 || c != c) return false;
+    *si = (int)ta[in], *scale = ta[2] == KILN_FZ_div ? 1 / c : c;
+    return true;
+}
+
+/* Attention scores: Softmax(e) where e = s * c + mask (or s / c + mask, or
+ * s + mask) is one Elementwise node or an Add that only the Softmax reads.
+ * Then the softmax kernel reads s and the mask and e launches nothing
+ * (c->absorbed). The memory plan gave s and the mask lifetimes that end at
+ * e: so e must come just before the Softmax (nothing in between can
+ * overwrite them), and the output may not share the mask's bytes, nor s's
+ * other than line for line. Returns e, or NULL. */
+static const Node *masked_softmax(const Cu *c, int i, const Value **t, const Value **mask, double *scale)
+{
+    const Node *sm = c->g->nodes[i], *e = sm->in[0]->producer;
+    const Value *y = sm->out[0];
+    int si;
+    if (!warp_lines(&c->calls[i]) || strcmp(c->calls[i].name, "kiln_softmax_f32") != 0 || c->calls[i].p[3] != 0 || !e ||
+        e->id != sm->id - 1 || !only_use(sm->in[0], sm) || e->nin != 2)
+        return NULL;
+    if (e->op == OP_Add) si = shape_equal(&e->in[0]->shape, &sm->in[0]->shape) ? 0 : 1, *scale = 1;
+    else if (e->op != OP_Elementwise || !ew_scaled_sum(&c->calls[e->id], &si, scale)) return NULL;
+    const Value *s = e->in[si], *m = e->in[1 - si];
+    Shape out;
+    if (s->dtype != KILN_DTYPE_F32 || m->dtype != KILN_DTYPE_F32 || !shape_equal(&s->shape, &sm->in[0]->shape) ||
+        !shape_broadcast(&m->shape, &s->shape, &out) || !shape_equal(&out, &s->shape) || m->shape.rank > 8 ||
+        overlap(y, m) || (overlap(y, s) && y->offset != s->offset))
+        return NULL;
+    *t = s, *mask = m;
+    return e;
 }
 
 static void emit_masked_softmax(Cu *c, int i, const Value *t, const Value *mask, double scale)
@@ -457,9 +540,8 @@ static void emit_node(Cu *c, int i)
         break;
     case CU_LINES: {
         const Value *t, *mask;
-        const Node *scaler;
         double scale;
-        if (masked_softmax(c, i, &t, &mask, &scale, &scaler)) {
+        if (masked_softmax(c, i, &t, &mask, &scale)) {
             emit_masked_softmax(c, i, t, mask, scale);
             break;
         }
@@ -526,6 +608,11 @@ static void emit_node(Cu *c, int i)
     case CU_FUSED:
         if (own_dwconv(c, i, &lo, &hi)) emit_dwconv(c, i, lo, hi);
         else emit_fused(c, i);
+        break;
+    case CU_EW:
+        emit_io(c, n, kc, &ni, &no);
+        snprintf(r0, sizeof r0, "kiln_cu_ew_n%d", n->id);
+        emit_launch(c, i, r0, (numel + 255) / 256, 256, ni, no);
         break;
     case CU_REF:
         emit_io(c, n, kc, &ni, &no);
@@ -801,12 +888,9 @@ Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d)
     }
     for (int i = 0; i < n; i++) {
         const Value *t, *mask;
-        const Node *add, *scaler;
+        const Node *e;
         double scale;
-        if (c.kinds[i] == CU_LINES && (add = masked_softmax(&c, i, &t, &mask, &scale, &scaler))) {
-            c.absorbed[add->id] = true;
-            if (scaler) c.absorbed[scaler->id] = true;
-        }
+        if (c.kinds[i] == CU_LINES && (e = masked_softmax(&c, i, &t, &mask, &scale))) c.absorbed[e->id] = true;
     }
 
     /* the device block: constants, then every node's p and f */
@@ -857,7 +941,8 @@ Status codegen_cuda(const Graph *g, const CodegenOptions *o, Diag *d)
     for (int i = 0; i < n; i++) {
         const char *src = c.calls[i].source;
         const char *at = src ? strstr(src, "static void ") : NULL;
-        if (!src) continue;
+        if (c.kinds[i] == CU_EW) emit_ew_kernel(b, g->nodes[i], &c.calls[i]);
+        if (!src || c.kinds[i] == CU_EW) continue;
         if (at) {
             buf_put(b, "\n", 1);
             buf_put(b, src, (size_t)(at - src));
@@ -970,12 +1055,13 @@ done:
     return st;
 }
 
-/* The -O2 pipeline without fuse-attention and fuse-elementwise (their
- * kernels are CPU loops; the GPU has its own elementwise kernels), with
- * fuse-epilogues (cuDNN/cuBLAS, then one epilogue pass). NULL: the level's own. */
+/* The -O2 pipeline without fuse-attention (its kernel is a CPU one: the
+ * GPU fuses the scores' scale and mask into its softmax instead), with
+ * fuse-epilogues (cuDNN/cuBLAS, then one epilogue pass) and fuse-elementwise
+ * (a kernel generated per chain). NULL: the level's own. */
 const char *cuda_pass_list(int level)
 {
     return level >= 2 ? "infer-shapes,fold-constants,fold-batchnorm,eliminate-noops,simplify,cse,fuse-layernorm,"
-                        "fuse-gelu,fuse-epilogues,eliminate-dead,plan-memory"
+                        "fuse-gelu,fuse-epilogues,fuse-elementwise,eliminate-dead,plan-memory"
                       : NULL;
 }
