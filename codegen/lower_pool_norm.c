@@ -145,11 +145,26 @@ static void norm_strides(const Node *n, int k, int axis, KernelCall *kc)
     kc_is(kc, st, nr);
 }
 
+/* Whether a --cpu target gets the f32 row kernels (kernels/c/pool_norm.h). */
+static bool rows_f32(const Node *n, const KernelCall *kc)
+{
+    return !kc->reference && codegen_cpu && n->in[0]->dtype == KILN_DTYPE_F32;
+}
+
 static Status lower_layernorm(const Node *n, KernelCall *kc, Diag *d)
 {
     const Shape *x = &n->in[0]->shape;
     int64_t axis = attr_int(n, "axis", -1);
     int a = (int)(axis < 0 ? axis + x->rank : axis);
+    int64_t inner = prod(x, a, x->rank);
+    /* Scale and B as large as a row are dense over it */
+    if (rows_f32(n, kc) && shape_numel(&n->in[1]->shape) == inner &&
+        (!has_input(n, 2) || shape_numel(&n->in[2]->shape) == inner)) {
+        KC_KERNEL(kc, "pool_norm", kiln_layernorm_rows_f32);
+        kc_is(kc, (const int64_t[]){prod(x, 0, a), inner, has_input(n, 2), out_present(n, 1), out_present(n, 2)}, 5);
+        kc_f(kc, attr_float(n, "epsilon", 1e-5));
+        return ST_OK;
+    }
     PICK(kc, n->in[0]->dtype, layernorm);
     kc_is(kc, (const int64_t[]){prod(x, 0, a), prod(x, a, x->rank), x->rank - a}, 3);
     kc_is(kc, (const int64_t[]){has_input(n, 2), out_present(n, 1), out_present(n, 2)}, 3);
@@ -207,6 +222,7 @@ static Status lower_softmax(const Node *n, KernelCall *kc, Diag *d)
     PICK(kc, n->in[0]->dtype, softmax);
     around_axis(kc, &n->in[0]->shape, attr_int(n, "axis", def), n->opset < 13);
     kc_i(kc, n->op == OP_Softmax ? 0 : n->op == OP_LogSoftmax ? 1 : 2);
+    if (rows_f32(n, kc) && kc->p[2] == 1 && n->op != OP_Hardmax) KC_KERNEL(kc, "pool_norm", kiln_softmax_rows_f32);
     return pick_done(n, kc, d);
 }
 

@@ -15,7 +15,8 @@
  * call the same functions the interpreter does. Arguments past an op's arity
  * are unused; an activation's alpha and beta are its b and c. Values are
  * loaded to the natural type of S (float for f32/f16/bf16, double for f64);
- * math functions compute in double, as kernels/c/elementwise.h does.
+ * math functions compute in double, as kernels/c/elementwise.h does, but
+ * for f32 in its float math where a row says KILN_FZ_FAST(float, double).
  */
 #ifndef KILN_KERNELS_FUSED_H
 #define KILN_KERNELS_FUSED_H
@@ -32,7 +33,7 @@
     X(round, 1, kiln_ew_round(a))                                                                  \
     X(sqrt, 1, sqrt(a))                                                                            \
     X(reciprocal, 1, 1 / a)                                                                        \
-    X(exp, 1, exp(a))                                                                              \
+    X(exp, 1, KILN_FZ_FAST(kiln_ew_expf(a), exp(a)))                                               \
     X(log, 1, log(a))                                                                              \
     X(sin, 1, sin(a))                                                                              \
     X(cos, 1, cos(a))                                                                              \
@@ -45,16 +46,16 @@
     X(asinh, 1, asinh(a))                                                                          \
     X(acosh, 1, acosh(a))                                                                          \
     X(atanh, 1, atanh(a))                                                                          \
-    X(erf, 1, erf(a))                                                                              \
+    X(erf, 1, KILN_FZ_FAST(kiln_ew_erff(a), erf(a)))                                               \
     X(sign, 1, a > 0 ? 1 : a < 0 ? -1 : a)                                                         \
     X(relu, 1, a < 0 ? 0 : a)                                                                      \
-    X(tanh, 1, tanh(a))                                                                            \
-    X(sigmoid, 1, kiln_ew_sigmoid(a))                                                              \
+    X(tanh, 1, KILN_FZ_FAST(kiln_ew_tanhf(a), tanh(a)))                                            \
+    X(sigmoid, 1, KILN_FZ_FAST(kiln_ew_sigmoidf(a), kiln_ew_sigmoid(a)))                           \
     X(softplus, 1, kiln_ew_softplus(a))                                                            \
     X(softsign, 1, a / (1 + fabs(a)))                                                              \
     X(mish, 1, a * tanh(kiln_ew_softplus(a)))                                                      \
     X(hardswish, 1, a * kiln_ew_clamp(a / 6.0 + 0.5, 0, 1))                                        \
-    X(gelu, 1, 0.5 * a * (1 + erf(a * 0.7071067811865476)))                                        \
+    X(gelu, 1, KILN_FZ_FAST(kiln_ew_geluf(a), 0.5 * a * (1 + erf(a * 0.7071067811865476))))        \
     X(gelu_tanh, 1, 0.5 * a * (1 + tanh(0.7978845608028654 * (a + 0.044715 * a * a * a))))         \
     X(add, 2, a + b)                                                                               \
     X(sub, 2, a - b)                                                                               \
@@ -71,16 +72,21 @@
     X(hardsigmoid, 3, kiln_ew_clamp(b * a + c, 0, 1))                                              \
     X(selu, 3, a > 0 ? c * a : c * b * expm1(a))
 
+/* kiln_fz_f32 is a constant of each op's function (KILN_FZ_DEF_OP) */
+#define KILN_FZ_FAST(fast, slow) (kiln_fz_f32 ? (double)(fast) : (slow))
+
 #define KILN_FZ_ENUM(name, arity, expr) KILN_FZ_##name,
 enum { KILN_FZ_OPS(KILN_FZ_ENUM) KILN_FZ_COUNT };
 
 /* The dtypes: X(S) for each; storage and natural types come from elementwise.h. */
 #define KILN_FZ_TYPES(X) X(f32) X(f64) X(f16) X(bf16)
 
+/* Inlined (KILN_EW_MATH), so that the loops calling them vectorise. */
 #define KILN_FZ_DEF_OP(S, name, arity, expr)                                                       \
-    static KILN_UNUSED kiln_ew_n_##S kiln_fz_##name##_##S(kiln_ew_n_##S a, kiln_ew_n_##S b,        \
-                                                          kiln_ew_n_##S c)                         \
+    KILN_EW_MATH kiln_ew_n_##S kiln_fz_##name##_##S(kiln_ew_n_##S a, kiln_ew_n_##S b,              \
+                                                    kiln_ew_n_##S c)                               \
     {                                                                                              \
+        enum { kiln_fz_f32 = KILN_EW_F32_##S };                                                    \
         (void)a; (void)b; (void)c;                                                                 \
         return (kiln_ew_n_##S)(expr);                                                              \
     }
@@ -114,6 +120,15 @@ static KILN_UNUSED int kiln_fz_arity(int64_t op)
 #define KILN_FZ_CASE_f64(...) KILN_FZ_CASE(f64, __VA_ARGS__)
 #define KILN_FZ_CASE_f16(...) KILN_FZ_CASE(f16, __VA_ARGS__)
 #define KILN_FZ_CASE_bf16(...) KILN_FZ_CASE(bf16, __VA_ARGS__)
+/* y[0..n) = op(y, alpha, beta), one loop per op: a loop around the switch does not vectorise */
+#define KILN_FZ_ROW_CASE(S, name, arity, expr)                                                     \
+    case KILN_FZ_##name:                                                                           \
+        for (j = 0; j < n; j++) y[j] = kiln_fz_##name##_##S(y[j], alpha, beta);                    \
+        break;
+#define KILN_FZ_ROW_CASE_f32(...) KILN_FZ_ROW_CASE(f32, __VA_ARGS__)
+#define KILN_FZ_ROW_CASE_f64(...) KILN_FZ_ROW_CASE(f64, __VA_ARGS__)
+#define KILN_FZ_ROW_CASE_f16(...) KILN_FZ_ROW_CASE(f16, __VA_ARGS__)
+#define KILN_FZ_ROW_CASE_bf16(...) KILN_FZ_ROW_CASE(bf16, __VA_ARGS__)
 KILN_FZ_TYPES(KILN_FZ_DEF_TYPE)
 
 /*
@@ -207,10 +222,10 @@ KILN_FZ_TYPES(KILN_FZ_DEF_EW)
                 else if (s == 0) for (j = 0; j < n; j++) y[j] += x[0];                             \
                 else for (j = 0; j < n; j++) y[j] += x[j * s];                                     \
             }                                                                                      \
-            if (act == KILN_FZ_relu) for (j = 0; j < n; j++) y[j] = y[j] < 0 ? 0 : y[j];           \
-            else if (act == KILN_FZ_clip)                                                          \
-                for (j = 0; j < n; j++) y[j] = y[j] < alpha ? alpha : y[j] > beta ? beta : y[j];   \
-            else if (act >= 0) for (j = 0; j < n; j++) y[j] = kiln_fz_apply_##S(act, y[j], alpha, beta); \
+            switch (act) {                                                                         \
+            KILN_FZ_OPS(KILN_FZ_ROW_CASE_##S)                                                      \
+            default: break;                                                                        \
+            }                                                                                      \
             for (a = r - 2; a >= 0; a--) { /* the next row: step the outer axes */                 \
                 off[0] += st[a], off[1] += st[r + a];                                              \
                 if (++idx[a] < dims[a]) break;                                                     \

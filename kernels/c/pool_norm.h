@@ -13,6 +13,7 @@
 #ifndef KILN_KERNELS_POOL_NORM_H
 #define KILN_KERNELS_POOL_NORM_H
 #include "common.h"
+#include "elementwise.h"
 
 typedef double (*kiln_pn_ld)(const void *p, int64_t i);
 typedef void (*kiln_pn_st)(void *p, int64_t i, double v);
@@ -198,6 +199,52 @@ static KILN_UNUSED void kiln_layernorm_core(kiln_ip p, kiln_fp f, kiln_in in, ki
 KILN_PN_FLOATS(layernorm)
 
 /*
+ * f32 rows, the fast paths of LayerNormalization and Softmax (the lowering
+ * picks them for contiguous rows): sums in double over eight partial sums,
+ * which vectorises with no reassociation, the rest in float.
+ */
+
+/* The sum of (x[i] - c) (squared when sq) over n elements. */
+static KILN_UNUSED double kiln_pn_sum_f32(const float *x, int64_t n, double c, int sq)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s = 0;
+    int64_t i = 0, n8 = n - n % 8;
+    int k;
+    if (sq)
+        for (; i < n8; i += 8)
+            for (k = 0; k < 8; k++) acc[k] += ((double)x[i + k] - c) * ((double)x[i + k] - c);
+    else
+        for (; i < n8; i += 8)
+            for (k = 0; k < 8; k++) acc[k] += (double)x[i + k] - c;
+    for (; i < n; i++) s += sq ? ((double)x[i] - c) * ((double)x[i] - c) : (double)x[i] - c;
+    return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/*
+ * LayerNormalization with Scale and B dense over the normalized axes.
+ * p: outer, inner, has_bias, has_mean, has_invstd. f: epsilon.
+ */
+KILN_KERNEL kiln_layernorm_rows_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
+{
+    int64_t r, i, n = p[1];
+    const float *s = (const float *)in[1], *b = p[2] ? (const float *)in[2] : 0;
+    for (r = 0; r < p[0]; r++) {
+        const float *x = (const float *)in[0] + r * n;
+        float *y = (float *)out[0] + r * n, m, mlo, iv;
+        double mean = n ? kiln_pn_sum_f32(x, n, 0, 0) / (double)n : 0;
+        double inv = 1 / sqrt((n ? kiln_pn_sum_f32(x, n, mean, 1) / (double)n : 0) + f[0]);
+        /* x - mean as (x - m) - mlo, m the float nearest the mean: exact where x is near it */
+        m = (float)mean, mlo = (float)(mean - m), iv = (float)inv;
+        if (b)
+            for (i = 0; i < n; i++) y[i] = ((x[i] - m) - mlo) * iv * s[i] + b[i];
+        else
+            for (i = 0; i < n; i++) y[i] = ((x[i] - m) - mlo) * iv * s[i];
+        if (p[3]) ((float *)out[1])[r] = m;
+        if (p[4]) ((float *)out[2])[r] = iv;
+    }
+}
+
+/*
  * Softmax, LogSoftmax, Hardmax along the middle axis of X viewed as
  * [outer, n, inner] (the flattened 2-D form of opset < 13 is inner = 1).
  * p: outer, n, inner, kind (0 softmax, 1 log-softmax, 2 hardmax: 1 at the
@@ -229,6 +276,40 @@ static KILN_UNUSED void kiln_softmax_core(kiln_ip p, kiln_fp f, kiln_in in, kiln
     }
 }
 KILN_PN_FLOATS(softmax)
+
+/*
+ * Softmax (log 0) or LogSoftmax (log 1) of one f32 row of n; y may be x for
+ * Softmax. A NaN or an infinity in the row makes the sum NaN, as in the
+ * reference.
+ */
+static KILN_UNUSED void kiln_softmax_row_f32(const float *x, float *y, int64_t n, int log_)
+{
+    float mx[8], m = -INFINITY, sc;
+    int64_t i, n8 = n - n % 8;
+    int k;
+    for (k = 0; k < 8; k++) mx[k] = -INFINITY;
+    for (i = 0; i < n8; i += 8)
+        for (k = 0; k < 8; k++) mx[k] = kiln_ew_sel(x[i + k] > mx[k], x[i + k], mx[k]);
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (k = 0; k < 8; k++) m = mx[k] > m ? mx[k] : m;
+    if (log_) {
+        for (i = 0; i < n; i++) y[i] = kiln_ew_expf(x[i] - m);
+        sc = (float)log(kiln_pn_sum_f32(y, n, 0, 0));
+        for (i = 0; i < n; i++) y[i] = (x[i] - m) - sc;
+    } else {
+        for (i = 0; i < n; i++) y[i] = kiln_ew_expf(x[i] - m);
+        sc = (float)(1 / kiln_pn_sum_f32(y, n, 0, 0));
+        for (i = 0; i < n; i++) y[i] *= sc;
+    }
+}
+
+/* Softmax and LogSoftmax of f32 rows: kiln_softmax_core's parameters, inner 1. */
+KILN_KERNEL kiln_softmax_rows_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
+{
+    int64_t r, n = p[1];
+    (void)f;
+    for (r = 0; r < p[0]; r++) kiln_softmax_row_f32((const float *)in[0] + r * n, (float *)out[0] + r * n, n, (int)p[3]);
+}
 
 /*
  * LpNormalization along the middle axis of [outer, n, inner].
