@@ -9,6 +9,8 @@
 #include "../kernels/c/linalg.h"
 #include "../kernels/c/gemm.h"
 #include "../ir/linalg_plan.h"
+#include "../kernels/c/fused.h"
+#include "../ir/fused_plan.h"
 
 /* X(enum suffix, kernel suffix, base): the dtypes of KILN_LA_TYPES / KILN_CONV_TYPES. */
 #define CONV_TYPES(X, base) X(F32, f32, base) X(F64, f64, base) X(F16, f16, base)
@@ -78,6 +80,57 @@ static bool unbatched(const int64_t *st, int r)
     return true;
 }
 
+/* A fused node's activation as the fast kernels' clamp to [lo, hi]: false if
+ * it is none of none, Relu, Clip (with both bounds); *clamp says whether
+ * there is one. */
+static bool clamp_activation(const Node *n, bool *clamp, double *lo, double *hi)
+{
+    const char *act = attr_str(n, "activation", "");
+    *clamp = true;
+    if (strcmp(act, "relu") == 0) {
+        *lo = 0, *hi = INFINITY;
+        return true;
+    }
+    if (strcmp(act, "clip") == 0) {
+        *lo = attr_float(n, "activation_alpha", NAN), *hi = attr_float(n, "activation_beta", NAN);
+        return !isnan(*lo) && !isnan(*hi);
+    }
+    *clamp = false, *lo = *hi = 0;
+    return !*act;
+}
+
+/* The block of kernels/c/gemm.h's fused epilogue (kiln_sgemm_fz_read) for a
+ * product of r batch axes, with rows (has_m) and columns (has_n) in the
+ * output: a FusedMatMul's or FusedGemm's bias, residual and clamp when the
+ * kernel can apply them in registers, which is then the node's whole
+ * epilogue (epilogue_done: the fused wrapper makes no second pass); else an
+ * empty block and the wrapper's pass does it all. */
+static void fused_epilogue(const Node *n, KernelCall *kc, int r, bool has_m, bool has_n)
+{
+    const Shape *y = &n->out[0]->shape;
+    int64_t blk[KILN_SGEMM_FZ_PARAMS(KILN_MAX_RANK)] = {0}, st[KILN_MAX_RANK];
+    int64_t *q = blk;
+    bool clamp = false, ok = (n->op == OP_FusedMatMul || n->op == OP_FusedGemm) && y->rank == r + has_m + has_n;
+    double lo = 0, hi = 0;
+    ok = ok && clamp_activation(n, &clamp, &lo, &hi);
+    for (int k = 3; k <= 4 && ok; k++, q += r + 3) {
+        if (!has_input(n, k)) continue;
+        ok = n->in[k]->dtype == KILN_DTYPE_F32;
+        fz_strides(&n->in[k]->shape, y, st);
+        q[0] = 1;
+        for (int a = 0; a < r; a++) q[1 + a] = st[a];
+        q[1 + r] = has_m ? st[r] : 0;
+        q[2 + r] = has_n ? st[y->rank - 1] : 0;
+        ok = ok && (q[2 + r] == 0 || q[2 + r] == 1); /* whole vectors of a row in registers */
+    }
+    if (ok) q[0] = clamp;
+    else memset(blk, 0, sizeof blk), lo = hi = 0;
+    kc->epilogue_done = ok;
+    kc_is(kc, blk, KILN_SGEMM_FZ_PARAMS(r));
+    kc_f(kc, lo);
+    kc_f(kc, hi);
+}
+
 static Status lower_matmul_fast(const Node *n, const LaMatMul *g, KernelCall *kc, Diag *d)
 {
     bool bp = value_is_const(n->in[1]) && unbatched(g->bs, g->r);
@@ -89,6 +142,7 @@ static Status lower_matmul_fast(const Node *n, const LaMatMul *g, KernelCall *kc
     kc_is(kc, g->as, g->r);
     kc_is(kc, g->bs, g->r);
     kc_is(kc, (int64_t[]){ap, bp}, 2);
+    fused_epilogue(n, kc, g->r, n->in[0]->shape.rank > 1, n->in[1]->shape.rank > 1);
     gemm_scratch(kc, g->M, g->N, g->K, ap, kiln_sgemm_b_mode(bp, 0, 1));
     if (bp) return pack_operand(n, kc, 1, false, g->K, g->N, g->N, 1, d);
     if (ap) return pack_operand(n, kc, 0, true, g->M, g->K, g->K, 1, d);
@@ -102,6 +156,7 @@ static Status lower_gemm_fast(const Node *n, const LaGemm *g, KernelCall *kc, Di
     kc_is(kc, (int64_t[]){g->M, g->N, g->K, g->ars, g->acs, g->brs, g->bcs, has_input(n, 2), g->crs, g->ccs, ap, bp}, 12);
     kc_f(kc, g->alpha);
     kc_f(kc, g->beta);
+    fused_epilogue(n, kc, 0, true, true);
     gemm_scratch(kc, g->M, g->N, g->K, ap, kiln_sgemm_b_mode(bp, 0, g->bcs));
     if (bp) return pack_operand(n, kc, 1, false, g->K, g->N, g->brs, g->bcs, d);
     if (ap) return pack_operand(n, kc, 0, true, g->M, g->K, g->ars, g->acs, d);
@@ -181,24 +236,6 @@ static Status lower_einsum(const Node *n, KernelCall *kc, Diag *d)
     return ST_OK;
 }
 
-/* A FusedConv whose activation is a clamp (Relu, Clip) and that adds nothing
- * after the convolution's own bias: the fast kernel clamps in registers.
- * That is the node's whole epilogue: the fused wrapper adds no second pass. */
-static bool clamp_activation(const Node *n, double *lo, double *hi)
-{
-    const char *act = attr_str(n, "activation", "");
-    if (n->op != OP_FusedConv || has_input(n, 3) || has_input(n, 4)) return false;
-    if (strcmp(act, "relu") == 0) {
-        *lo = 0, *hi = INFINITY;
-        return true;
-    }
-    if (strcmp(act, "clip") == 0) {
-        *lo = attr_float(n, "activation_alpha", NAN), *hi = attr_float(n, "activation_beta", NAN);
-        return !isnan(*lo) && !isnan(*hi);
-    }
-    return false;
-}
-
 static Status lower_conv(const Node *n, KernelCall *kc, Diag *d)
 {
     LaConv g = {0};
@@ -206,10 +243,13 @@ static Status lower_conv(const Node *n, KernelCall *kc, Diag *d)
     Status st = la_conv(n, tr, &g, d);
     if (st) return st;
     if (!tr && fast_ok(n, kc) && g.S <= 2 && value_is_const(n->in[1])) {
+        /* a clamp after the convolution's own bias, and nothing added: the kernel's whole epilogue */
         double lo = 0, hi = 0;
-        bool clamp = clamp_activation(n, &lo, &hi);
-        kc->epilogue_done = clamp;
-        return lower_conv_fast(n, &g, kc, clamp, lo, hi, d);
+        bool clamp = false, whole = n->op == OP_FusedConv && !has_input(n, 3) && !has_input(n, 4) &&
+                                    clamp_activation(n, &clamp, &lo, &hi) && clamp;
+        kc->epilogue_done = whole;
+        if (!whole) lo = hi = 0;
+        return lower_conv_fast(n, &g, kc, whole, lo, hi, d);
     }
     if ((st = tr ? pick_convtranspose(n, kc, d) : pick_conv(n, kc, d))) return st;
     kc_is(kc, (int64_t[]){g.S, g.N, g.C, g.M, g.group, has_input(n, 2)}, 6);

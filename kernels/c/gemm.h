@@ -111,13 +111,15 @@ static KILN_UNUSED int64_t kiln_sgemm_scratch(int64_t M, int64_t N, int64_t K, i
 typedef char kiln_gemm_nr_fits_lanes[(KILN_GEMM_NR % KILN_VL) == 0 ? 1 : -1];
 
 /* What the product goes through on its way to C: y = clamp(alpha * AB +
- * s0 * add0[i*rs0 + j*cs0] + s1 * add1[...], lo, hi). An add with a 0 stride
- * broadcasts (a bias per row has cs 0, one per column rs 0). */
+ * s0 * add0[i*rs0 + j*cs0] + s1 * add1[...] + s2 * add2[...], lo, hi), the
+ * adds in that order. An add with a 0 stride broadcasts (a bias per row has
+ * cs 0, one per column rs 0). Gemm's C, a fused bias and a residual: 3. */
+#define KILN_SGEMM_NADD 3
 typedef struct {
     float alpha;
-    const float *add[2];
-    int64_t rs[2], cs[2];
-    float scale[2];
+    const float *add[KILN_SGEMM_NADD];
+    int64_t rs[KILN_SGEMM_NADD], cs[KILN_SGEMM_NADD];
+    float scale[KILN_SGEMM_NADD];
     int clamp;
     float lo, hi;
 } kiln_sgemm_epi;
@@ -228,12 +230,24 @@ static KILN_UNUSED void kiln_sgemm_pack_im2col(float *dst, const kiln_im2col *g,
         }
 }
 
+/* The rows of A's panel that kiln_sgemm_ukr_rows(mr, ...) reads: those of
+ * its smallest variant of at least mr rows (1, 2, 4, 8 or MR). */
+static KILN_UNUSED int64_t kiln_sgemm_rows_read(int64_t mr)
+{
+#ifdef KILN_GENERIC
+    return mr;
+#else
+    int64_t v = mr <= 1 ? 1 : mr <= 2 ? 2 : mr <= 4 ? 4 : mr <= 8 ? 8 : KILN_GEMM_MR;
+    return v < KILN_GEMM_MR ? v : KILN_GEMM_MR;
+#endif
+}
+
 /* One element of the epilogue, for the tiles that take the scalar path. */
 static KILN_UNUSED float kiln_sgemm_epi_at(const kiln_sgemm_epi *e, float x, int64_t i, int64_t j)
 {
     int q;
     x *= e->alpha;
-    for (q = 0; q < 2; q++)
+    for (q = 0; q < KILN_SGEMM_NADD; q++)
         if (e->add[q]) x += e->scale[q] * e->add[q][i * e->rs[q] + j * e->cs[q]];
     if (e->clamp) x = x < e->lo ? e->lo : x > e->hi ? e->hi : x;
     return x;
@@ -243,7 +257,10 @@ static KILN_UNUSED float kiln_sgemm_epi_at(const kiln_sgemm_epi *e, float x, int
  * along a row of C or constant on it. */
 static KILN_UNUSED int kiln_sgemm_epi_vector(const kiln_sgemm_epi *e)
 {
-    return (!e->add[0] || e->cs[0] == 0 || e->cs[0] == 1) && (!e->add[1] || e->cs[1] == 0 || e->cs[1] == 1);
+    int q;
+    for (q = 0; q < KILN_SGEMM_NADD; q++)
+        if (e->add[q] && e->cs[q] != 0 && e->cs[q] != 1) return 0;
+    return 1;
 }
 
 /*
@@ -268,11 +285,60 @@ KILN_TARGET static inline kiln_vf kiln_vsel(kiln_vi m, kiln_vf y, kiln_vf x)
 
 KILN_TARGET static inline kiln_vf kiln_vsplat(float x) { return (kiln_vf){0} + x; }
 
+/* kiln_sgemm_pack_a at run time for a row-major A (acs 1): a whole panel
+ * moves as 4 x 4 blocks transposed in 16-byte vectors, the rest (rows past a
+ * multiple of 4, k past one, a ragged last panel) as kiln_sgemm_pack_a does. */
+typedef float kiln_v4 __attribute__((vector_size(16)));
+typedef float kiln_v4u __attribute__((vector_size(16), aligned(4)));
+#ifdef __clang__
+#define KILN_SHUF4(x, y, i, j, k, l) __builtin_shufflevector(x, y, i, j, k, l)
+#else
+typedef int32_t kiln_v4i __attribute__((vector_size(16)));
+#define KILN_SHUF4(x, y, i, j, k, l) __builtin_shuffle(x, y, (kiln_v4i){i, j, k, l})
+#endif
+
+KILN_TARGET static KILN_UNUSED void kiln_sgemm_pack_a_rows(float *dst, const float *a, int64_t ars, int64_t M,
+                                                           int64_t i0, int64_t mc, int64_t k0, int64_t kc)
+{
+    enum { MR = KILN_GEMM_MR };
+    int64_t ip, k, r;
+    for (ip = 0; ip < mc; ip += MR, dst += MR * kc) {
+        const float *row = a + (i0 + ip) * ars + k0;
+        int64_t k4 = 0;
+        int64_t rows = kiln_gemm_min(kiln_gemm_min(MR, mc - ip), M - i0 - ip);
+        if (rows < MR) { /* a ragged panel: zeros only in the rows its micro-kernel reads */
+            int64_t used = kiln_sgemm_rows_read(rows);
+            for (r = 0; r < rows; r++)
+                for (k = 0; k < kc; k++) dst[k * MR + r] = row[r * ars + k];
+            for (k = 0; k < kc && rows < used; k++)
+                for (r = rows < 0 ? 0 : rows; r < used; r++) dst[k * MR + r] = 0.0f;
+            continue;
+        }
+        for (k4 = 0; k4 + 4 <= kc; k4 += 4)
+            for (r = 0; r + 4 <= MR; r += 4) {
+                const float *x = row + r * ars + k4;
+                kiln_v4 x0 = *(const kiln_v4u *)x, x1 = *(const kiln_v4u *)(x + ars);
+                kiln_v4 x2 = *(const kiln_v4u *)(x + 2 * ars), x3 = *(const kiln_v4u *)(x + 3 * ars);
+                kiln_v4 t0 = KILN_SHUF4(x0, x1, 0, 4, 1, 5), t1 = KILN_SHUF4(x0, x1, 2, 6, 3, 7);
+                kiln_v4 t2 = KILN_SHUF4(x2, x3, 0, 4, 1, 5), t3 = KILN_SHUF4(x2, x3, 2, 6, 3, 7);
+                float *d = dst + k4 * MR + r;
+                *(kiln_v4u *)d = KILN_SHUF4(t0, t2, 0, 1, 4, 5);
+                *(kiln_v4u *)(d + MR) = KILN_SHUF4(t0, t2, 2, 3, 6, 7);
+                *(kiln_v4u *)(d + 2 * MR) = KILN_SHUF4(t1, t3, 0, 1, 4, 5);
+                *(kiln_v4u *)(d + 3 * MR) = KILN_SHUF4(t1, t3, 2, 3, 6, 7);
+            }
+        for (r = MR / 4 * 4; r < MR; r++) /* rows past the blocks */
+            for (k = 0; k < k4; k++) dst[k * MR + r] = row[r * ars + k];
+        for (k = k4; k < kc; k++) /* k past them */
+            for (r = 0; r < MR; r++) dst[k * MR + r] = row[r * ars + k];
+    }
+}
+
 KILN_TARGET static inline kiln_vf kiln_sgemm_epi_v(const kiln_sgemm_epi *e, kiln_vf x, int64_t i, int64_t j)
 {
     int q;
     if (e->alpha != 1.0f) x *= e->alpha;
-    for (q = 0; q < 2; q++) {
+    for (q = 0; q < KILN_SGEMM_NADD; q++) {
         const float *ad = e->add[q];
         if (!ad) continue;
         ad += i * e->rs[q] + j * e->cs[q];
@@ -388,11 +454,7 @@ static KILN_UNUSED int kiln_sgemm_ukr_rows(int64_t mr, int64_t kc, const float *
 /* Whether kiln_sgemm_ukr_rows(mr, ...) writes exactly mr rows. */
 static KILN_UNUSED int kiln_sgemm_rows_exact(int64_t mr)
 {
-#ifdef KILN_GENERIC
-    return mr > 0;
-#else
-    return mr == KILN_GEMM_MR || mr == 8 || mr == 4 || mr == 2 || mr == 1;
-#endif
+    return mr > 0 && kiln_sgemm_rows_read(mr) == mr;
 }
 
 /* A ragged tile (mr x nr of the t the micro-kernel wrote) to C: add what
@@ -460,7 +522,11 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
                     ablk = g->ap + ic * K + pc * MR;
                     astride = K * MR;
                 } else {
-                    kiln_sgemm_pack_a(abuf, g->a, g->ars, g->acs, M, ic, mc, pc, kc, MR);
+#ifndef KILN_GENERIC
+                    if (g->acs == 1) kiln_sgemm_pack_a_rows(abuf, g->a, g->ars, M, ic, mc, pc, kc);
+                    else
+#endif
+                        kiln_sgemm_pack_a(abuf, g->a, g->ars, g->acs, M, ic, mc, pc, kc, MR);
                     ablk = abuf;
                     astride = kc * MR;
                 }
@@ -546,9 +612,52 @@ static KILN_UNUSED void kiln_sgemm(const kiln_sgemm_args *g, float *scratch)
  * is a parameter, so one kernel serves weights on either side. */
 
 /*
- * MatMul: y[batch..., M, N] = a[..., M, K] b[..., K, N].
- * p: r, M, N, K, batch dims[r], a batch strides[r], b batch strides[r],
- * a packed, b packed (a packed operand has batch strides 0). Scratch: out[1].
+ * A fused node's epilogue, applied in registers (codegen/lower_linalg.c
+ * decides when it can be): y = clamp(product + bias + residual, lo, hi), the
+ * bias and residual in[3] and in[4], either absent. p: for each of the two,
+ * whether it is there and its strides (batch [r], row, column; 0 where
+ * broadcast); then whether to clamp. f: lo, hi.
+ */
+typedef struct {
+    const float *x[2];
+    const int64_t *st[2];
+    int r;
+} kiln_sgemm_fz;
+
+#define KILN_SGEMM_FZ_PARAMS(r) (2 * ((r) + 3) + 1)
+
+static KILN_UNUSED void kiln_sgemm_fz_read(kiln_sgemm_fz *z, kiln_sgemm_epi *e, int r, kiln_ip p, kiln_fp f,
+                                           kiln_in in)
+{
+    int q;
+    z->r = r;
+    for (q = 0; q < 2; q++, p += r + 3) {
+        z->x[q] = p[0] ? (const float *)in[3 + q] : 0;
+        z->st[q] = p + 1;
+    }
+    e->clamp = (int)p[0], e->lo = (float)f[0], e->hi = (float)f[1];
+}
+
+/* The adds of batch index idx[r], into e's adds from slot on. */
+static KILN_UNUSED void kiln_sgemm_fz_at(const kiln_sgemm_fz *z, kiln_sgemm_epi *e, int slot, const int64_t *idx)
+{
+    int q, k;
+    for (q = 0; q < 2; q++) {
+        const int64_t *st = z->st[q];
+        int64_t o = 0;
+        e->add[slot + q] = 0;
+        if (!z->x[q]) continue;
+        for (k = 0; k < z->r; k++) o += idx[k] * st[k];
+        e->add[slot + q] = z->x[q] + o, e->rs[slot + q] = st[z->r], e->cs[slot + q] = st[z->r + 1];
+        e->scale[slot + q] = 1.0f;
+    }
+}
+
+/*
+ * MatMul: y[batch..., M, N] = a[..., M, K] b[..., K, N], then the fused
+ * epilogue. p: r, M, N, K, batch dims[r], a batch strides[r], b batch
+ * strides[r], a packed, b packed (a packed operand has batch strides 0), the
+ * fused epilogue's block. f: its lo, hi. Scratch: out[1].
  */
 KILN_KERNEL kiln_matmul_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
@@ -557,9 +666,10 @@ KILN_KERNEL kiln_matmul_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
     const int64_t *dims = p + 4, *as = dims + r, *bs = as + r;
     int ap = (int)bs[r], bp = (int)bs[r + 1];
     kiln_sgemm_args g;
-    (void)f;
+    kiln_sgemm_fz z;
     memset(&g, 0, sizeof g);
     g.M = M, g.N = N, g.K = K, g.ars = K, g.acs = 1, g.brs = N, g.bcs = 1, g.ldc = N, g.e.alpha = 1.0f;
+    kiln_sgemm_fz_read(&z, &g.e, r, bs + r + 2, f, in);
     for (k = 0; k < r; k++) nb *= dims[k];
     for (bi = 0; bi < nb; bi++) {
         int64_t ao = 0, bo = 0;
@@ -569,19 +679,22 @@ KILN_KERNEL kiln_matmul_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
         if (bp) g.bp = (const float *)in[1];
         else g.b = (const float *)in[1] + bo;
         g.c = (float *)out[0] + bi * M * N;
+        kiln_sgemm_fz_at(&z, &g.e, 0, idx);
         kiln_sgemm(&g, (float *)out[1]);
         for (k = r - 1; k >= 0 && ++idx[k] == dims[k]; k--) idx[k] = 0;
     }
 }
 
 /*
- * Gemm: y[M,N] = alpha * op(a) op(b) + beta * c.
+ * Gemm: y[M,N] = alpha * op(a) op(b) + beta * c, then the fused epilogue.
  * p: M, N, K, a row stride, a col stride, b row stride, b col stride, has c,
- * c row stride, c col stride, a packed, b packed. f: alpha, beta. Scratch: out[1].
+ * c row stride, c col stride, a packed, b packed, the fused epilogue's block
+ * (r = 0). f: alpha, beta, its lo, hi. Scratch: out[1].
  */
 KILN_KERNEL kiln_gemm_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     kiln_sgemm_args g;
+    kiln_sgemm_fz z;
     memset(&g, 0, sizeof g);
     g.M = p[0], g.N = p[1], g.K = p[2], g.ars = p[3], g.acs = p[4], g.brs = p[5], g.bcs = p[6];
     if (p[10]) g.ap = (const float *)in[0];
@@ -590,6 +703,8 @@ KILN_KERNEL kiln_gemm_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
     else g.b = (const float *)in[1];
     g.c = (float *)out[0], g.ldc = g.N, g.e.alpha = (float)f[0];
     if (p[7]) g.e.add[0] = (const float *)in[2], g.e.rs[0] = p[8], g.e.cs[0] = p[9], g.e.scale[0] = (float)f[1];
+    kiln_sgemm_fz_read(&z, &g.e, 0, p + 12, f + 2, in);
+    kiln_sgemm_fz_at(&z, &g.e, 1, 0);
     kiln_sgemm(&g, (float *)out[1]);
 }
 
@@ -810,7 +925,9 @@ KILN_KERNEL kiln_dwconv_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 
 /*
  * Attention through the GEMM: per batch index, S = scale * Q KT + mask into
- * scratch, softmax of each row in place, y = S V. Parameters as
+ * scratch, softmax of each row in place, y = S V. With threads, the batch
+ * indices are split across them, each with its own S and GEMM scratch (a
+ * single batch index splits its products instead). Parameters as
  * kiln_attention_f32 (kernels/c/fused.h, its reference); scratch out[1]:
  * kiln_attention_scratch floats.
  */
@@ -818,15 +935,72 @@ static KILN_UNUSED int64_t kiln_attention_scratch(int64_t Sq, int64_t Sk, int64_
                                                   int64_t threads)
 {
     /* both products read B in place; their depth is at most KC a block */
-    return kiln_gemm_round_up(Sq * Sk, 16) +
-           threads * kiln_sgemm_scratch(Sq, Sk > Dv ? Sk : Dv, KILN_GEMM_KC, 0, KILN_B_DIRECT, mr, nr);
+    return threads * (kiln_gemm_round_up(Sq * Sk, 16) +
+                      kiln_sgemm_scratch(Sq, Sk > Dv ? Sk : Dv, KILN_GEMM_KC, 0, KILN_B_DIRECT, mr, nr));
 }
 
-KILN_TARGET static KILN_UNUSED void kiln_softmax_rows(float *s, int64_t rows, int64_t n)
+#ifndef KILN_GENERIC
+/* e^x in each lane, within 2 ulps of the exact value, as expf rounds NaN,
+ * +-Inf, overflow and underflow (subnormal results included): x = n ln2 + r
+ * with |r| <= ln2/2 (Cody-Waite, ln2 in two parts), e^r by Cephes' expf
+ * polynomial, then 2^n applied as two powers of two that are both normal, so
+ * that a subnormal result is rounded once. */
+KILN_TARGET_FMA static inline kiln_vf kiln_vexp(kiln_vf x)
+{
+    const kiln_vf round = kiln_vsplat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+    kiln_vf xc = kiln_vsel(x > 89.0f, kiln_vsplat(89.0f), kiln_vsel(x < -104.0f, kiln_vsplat(-104.0f), x));
+    kiln_vf t = xc * 1.44269504088896341f + round, n = t - round, r, p;
+    kiln_vi ni = (kiln_vi)t - (kiln_vi)round, n1 = ni >> 1, n2 = ni - n1;
+    r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    p = 1.9875691500e-4f * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    p = p * (kiln_vf)((n1 + 127) << 23) * (kiln_vf)((n2 + 127) << 23);
+    return kiln_vsel(x != x, x, p);
+}
+
+/* The lanes of s[j..n) (fewer than a vector at the end of a row), the rest pad. */
+KILN_TARGET static inline kiln_vf kiln_vload_tail(const float *s, int64_t j, int64_t n, float pad)
+{
+    kiln_vf v = kiln_vsplat(pad);
+    int l;
+    for (l = 0; j + l < n; l++) v[l] = s[j + l];
+    return v;
+}
+#endif
+
+/* Softmax of each row of s in place: the max (NaNs ignored, as the
+ * reference's comparisons do), e^(x - max) and its sum, then the scale. */
+KILN_TARGET_FMA static KILN_UNUSED void kiln_softmax_rows(float *s, int64_t rows, int64_t n)
 {
     int64_t i, j;
     for (i = 0; i < rows; i++, s += n) {
         float mx = -INFINITY, sum = 0.0f, inv;
+#ifndef KILN_GENERIC
+        kiln_vf vm = kiln_vsplat(-INFINITY), vs = kiln_vsplat(0.0f), x;
+        int l;
+        for (j = 0; j + KILN_VL <= n; j += KILN_VL) x = *(const kiln_vfu *)(s + j), vm = kiln_vsel(x > vm, x, vm);
+        if (j < n) x = kiln_vload_tail(s, j, n, -INFINITY), vm = kiln_vsel(x > vm, x, vm);
+        for (l = 0; l < KILN_VL; l++) mx = vm[l] > mx ? vm[l] : mx;
+        for (j = 0; j + KILN_VL <= n; j += KILN_VL) {
+            x = kiln_vexp(*(const kiln_vfu *)(s + j) - mx);
+            *(kiln_vfu *)(s + j) = x;
+            vs += x;
+        }
+        if (j < n) {
+            x = kiln_vexp(kiln_vload_tail(s, j, n, -INFINITY) - mx);
+            for (l = 0; j + l < n; l++) s[j + l] = x[l];
+            vs += x; /* the padding's e^-Inf is 0 */
+        }
+        for (l = 0; l < KILN_VL; l++) sum += vs[l];
+        inv = 1.0f / sum;
+        for (j = 0; j + KILN_VL <= n; j += KILN_VL) *(kiln_vfu *)(s + j) *= inv;
+        for (; j < n; j++) s[j] *= inv;
+#else
         for (j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
         for (j = 0; j < n; j++) {
             s[j] = expf(s[j] - mx);
@@ -834,37 +1008,84 @@ KILN_TARGET static KILN_UNUSED void kiln_softmax_rows(float *s, int64_t rows, in
         }
         inv = 1.0f / sum;
         for (j = 0; j < n; j++) s[j] *= inv;
+#endif
     }
 }
 
-KILN_KERNEL kiln_attention_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
+typedef struct {
+    kiln_ip p;
+    kiln_fp f;
+    kiln_in in;
+    kiln_out out;
+    int64_t chunk; /* batch indices per task */
+} kiln_attention_task;
+
+/* Batch indices [b0, b1) with scores s and GEMM scratch gs; pooled: each
+ * product may split across the threads (gs holds scratch for all of them). */
+static KILN_UNUSED void kiln_attention_range(const kiln_attention_task *t, int64_t b0, int64_t b1, float *s, float *gs,
+                                             int pooled)
 {
+    kiln_ip p = t->p;
     int r = (int)p[0], k;
     const int64_t *dims = p + 1, *qs = dims + r, *ks = qs + r, *vs = ks + r, *ms = vs + r, *g = ms + r;
-    int64_t Sq = g[0], Sk = g[1], D = g[2], Dv = g[3], idx[KILN_KMAX_RANK] = {0}, nb = 1, bi;
-    const float *Q = (const float *)in[0], *K = (const float *)in[1], *V = (const float *)in[2];
-    const float *mask = g[4] ? (const float *)in[3] : 0;
-    float *Y = (float *)out[0], *s = (float *)out[1], *gs = s + kiln_gemm_round_up(Sq * Sk, 16);
+    int64_t Sq = g[0], Sk = g[1], D = g[2], Dv = g[3], idx[KILN_KMAX_RANK] = {0}, bi, rest = b0;
+    const float *Q = (const float *)t->in[0], *K = (const float *)t->in[1], *V = (const float *)t->in[2];
+    const float *mask = g[4] ? (const float *)t->in[3] : 0;
+    float *Y = (float *)t->out[0];
     kiln_sgemm_args qk, pv;
     memset(&qk, 0, sizeof qk);
     memset(&pv, 0, sizeof pv);
     qk.M = Sq, qk.N = Sk, qk.K = D, qk.ars = D, qk.acs = 1, qk.brs = Sk, qk.bcs = 1, qk.c = s, qk.ldc = Sk;
-    qk.e.alpha = (float)f[0];
+    qk.e.alpha = (float)t->f[0];
     if (mask) qk.e.rs[0] = g[5], qk.e.cs[0] = g[6], qk.e.scale[0] = 1.0f;
     pv.M = Sq, pv.N = Dv, pv.K = Sk, pv.a = s, pv.ars = Sk, pv.acs = 1, pv.brs = Dv, pv.bcs = 1, pv.ldc = Dv;
     pv.e.alpha = 1.0f;
-    for (k = 0; k < r; k++) nb *= dims[k];
-    for (bi = 0; bi < nb; bi++) {
+    for (k = r - 1; k >= 0; k--) idx[k] = rest % dims[k], rest /= dims[k];
+    for (bi = b0; bi < b1; bi++) {
         int64_t qo = 0, ko = 0, vo = 0, mo = 0;
         for (k = 0; k < r; k++) qo += idx[k] * qs[k], ko += idx[k] * ks[k], vo += idx[k] * vs[k], mo += idx[k] * ms[k];
         qk.a = Q + qo, qk.b = K + ko;
         if (mask) qk.e.add[0] = mask + mo;
-        kiln_sgemm(&qk, gs);
+        if (pooled) kiln_sgemm(&qk, gs);
+        else kiln_sgemm_part(&qk, 0, Sq, 0, Sk, gs);
         kiln_softmax_rows(s, Sq, Sk);
         pv.b = V + vo, pv.c = Y + bi * Sq * Dv;
-        kiln_sgemm(&pv, gs);
+        if (pooled) kiln_sgemm(&pv, gs);
+        else kiln_sgemm_part(&pv, 0, Sq, 0, Dv, gs);
         for (k = r - 1; k >= 0 && ++idx[k] == dims[k]; k--) idx[k] = 0;
     }
+}
+
+/* The number of batch indices: the product of p's batch dims. */
+static KILN_UNUSED int64_t kiln_attention_batches(kiln_ip p)
+{
+    int64_t nb = 1, k;
+    for (k = 0; k < p[0]; k++) nb *= p[1 + k];
+    return nb;
+}
+
+static KILN_UNUSED void kiln_attention_task_run(void *ctx, int i)
+{
+    const kiln_attention_task *t = (const kiln_attention_task *)ctx;
+    const int64_t *g = t->p + 1 + 5 * t->p[0];
+    int64_t nb = kiln_attention_batches(t->p), b0 = i * t->chunk, b1 = kiln_gemm_min(b0 + t->chunk, nb);
+    int64_t per = kiln_attention_scratch(g[0], g[1], g[3], KILN_GEMM_MR, KILN_GEMM_NR, 1);
+    float *s = (float *)t->out[1] + i * per;
+    if (b0 < b1) kiln_attention_range(t, b0, b1, s, s + kiln_gemm_round_up(g[0] * g[1], 16), 0);
+}
+
+KILN_KERNEL kiln_attention_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
+{
+    const int64_t *g = p + 1 + 5 * p[0];
+    int64_t nb = kiln_attention_batches(p), n = KILN_THREADS;
+    float *s = (float *)out[1];
+    kiln_attention_task t;
+    t.p = p, t.f = f, t.in = in, t.out = out, t.chunk = (nb + n - 1) / n;
+    /* the batch indices across the threads when each gets one and there is work enough to wake them */
+    if (n > 1 && nb >= n && (double)nb * (double)g[0] * (double)g[1] * (double)(g[2] + g[3]) >= 1e6)
+        kiln_parallel((int)n, kiln_attention_task_run, &t);
+    else
+        kiln_attention_range(&t, 0, nb, s, s + kiln_gemm_round_up(g[0] * g[1], 16), 1);
 }
 
 #endif

@@ -43,15 +43,28 @@ static float *scratch_for(int64_t M, int64_t N, int64_t K, int ap, int bmode)
     return malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_sgemm_scratch(M, N, K, ap, bmode, KILN_GEMM_MR, KILN_GEMM_NR)));
 }
 
-/* MatMul with B packed (a weight), A packed, or neither; against kiln_matmul_f32. */
-static void check_matmul(int64_t M, int64_t N, int64_t K, int mode)
+/* The fused epilogue on the reference's output: a bias per column, a dense residual, a clamp. */
+static void fused_ref(float *r, const float *bias, const float *res, int64_t M, int64_t N, float lo, float hi)
+{
+    for (int64_t i = 0; i < M * N; i++) {
+        float x = r[i] + bias[i % N] + res[i];
+        r[i] = x < lo ? lo : x > hi ? hi : x;
+    }
+}
+
+/* MatMul with B packed (a weight), A packed, or neither; against kiln_matmul_f32.
+ * With fz, a fused bias, residual and clamp in the kernel's epilogue. */
+static void check_matmul(int64_t M, int64_t N, int64_t K, int mode, int fz)
 {
     float *a = randf(M * K), *b = randf(K * N), *y = randf(M * N), *r = randf(M * N), *pk = NULL;
+    float *bias = randf(N), *res = randf(M * N);
     int ap = mode == 1, bp = mode == 2;
-    int64_t pr[] = {0, M, N, K}, pf[] = {0, M, N, K, ap, bp};
-    const void *in[2] = {a, b};
+    int64_t pr[] = {0, M, N, K}, pf[] = {0, M, N, K, ap, bp, fz, 0, 1, fz, N, 1, fz};
+    double f[] = {-0.3, 0.35};
+    const void *in[5] = {a, b, NULL, bias, res};
     void *out[2] = {r, NULL};
     kiln_matmul_f32(pr, NULL, in, out);
+    if (fz) fused_ref(r, bias, res, M, N, (float)f[0], (float)f[1]);
     if (bp) {
         int64_t P = kiln_gemm_round_up(N, KILN_GEMM_NR);
         pk = malloc(sizeof *pk * (size_t)(P * K + 1));
@@ -65,10 +78,11 @@ static void check_matmul(int64_t M, int64_t N, int64_t K, int mode)
     }
     out[0] = y;
     out[1] = scratch_for(M, N, K, ap, kiln_sgemm_b_mode(bp, 0, 1));
-    kiln_matmul_fast_f32(pf, NULL, in, out);
-    if (!close_all(y, r, M * N, K)) fprintf(stderr, "matmul %lldx%lldx%lld mode %d\n", (long long)M, (long long)N, (long long)K, mode);
+    kiln_matmul_fast_f32(pf, f, in, out);
+    if (!close_all(y, r, M * N, K))
+        fprintf(stderr, "matmul %lldx%lldx%lld mode %d fused %d\n", (long long)M, (long long)N, (long long)K, mode, fz);
     ASSERT(close_all(y, r, M * N, K));
-    free(a), free(b), free(y), free(r), free(pk), free(out[1]);
+    free(a), free(b), free(y), free(r), free(pk), free(out[1]), free(bias), free(res);
 }
 
 static void test_matmul_sizes(void)
@@ -76,29 +90,33 @@ static void test_matmul_sizes(void)
     static const int64_t sizes[][3] = {{1, 1, 1}, {2, 3, 5}, {7, 13, 11}, {5, 17, 3}, {13, 31, 37}, {29, 33, 1},
                                        {1, 67, 129}, {97, 7, 600}, {150, 130, 513}, {6, 16, 512}, {14, 32, 1030}};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-        for (int mode = 0; mode < 3; mode++) check_matmul(sizes[i][0], sizes[i][1], sizes[i][2], mode);
+        for (int mode = 0; mode < 6; mode++) check_matmul(sizes[i][0], sizes[i][1], sizes[i][2], mode % 3, mode / 3);
 }
 
-/* Gemm with transposes, alpha, beta and a broadcast C, B packed from its transposed layout. */
+/* Gemm with transposes, alpha, beta and a broadcast C, B packed from its
+ * transposed layout; the second time also a fused bias, residual and clamp. */
 static void test_gemm_epilogue(void)
 {
     int64_t M = 19, N = 23, K = 41;
     for (int tb = 0; tb < 2; tb++) {
         float *a = randf(M * K), *b = randf(K * N), *c = randf(N), *y = randf(M * N), *r = randf(M * N);
+        float *bias = randf(N), *res = randf(M * N);
         int64_t brs = tb ? 1 : N, bcs = tb ? K : 1, P = kiln_gemm_round_up(N, KILN_GEMM_NR);
-        int64_t pr[] = {M, N, K, K, 1, brs, bcs, 1, 0, 1}, pf[] = {M, N, K, K, 1, brs, bcs, 1, 0, 1, 0, 1};
-        double f[] = {0.75, -1.5};
+        int64_t pr[] = {M, N, K, K, 1, brs, bcs, 1, 0, 1};
+        int64_t pf[] = {M, N, K, K, 1, brs, bcs, 1, 0, 1, 0, 1, tb, 0, 1, tb, N, 1, tb};
+        double f[] = {0.75, -1.5, -0.5, 0.6};
         float *pk = malloc(sizeof *pk * (size_t)(P * K));
-        const void *in[3] = {a, b, c};
+        const void *in[5] = {a, b, c, bias, res};
         void *out[2] = {r, NULL};
         kiln_gemm_f32(pr, f, in, out);
+        if (tb) fused_ref(r, bias, res, M, N, (float)f[2], (float)f[3]);
         kiln_sgemm_pack_b(pk, b, brs, bcs, N, 0, P, 0, K, KILN_GEMM_NR);
         in[1] = pk;
         out[0] = y;
         out[1] = scratch_for(M, N, K, 0, KILN_B_PACKED);
         kiln_gemm_fast_f32(pf, f, in, out);
         ASSERT(close_all(y, r, M * N, K));
-        free(a), free(b), free(c), free(y), free(r), free(pk), free(out[1]);
+        free(a), free(b), free(c), free(y), free(r), free(pk), free(out[1]), free(bias), free(res);
     }
 }
 
@@ -158,9 +176,8 @@ static void test_conv_shapes(void)
 }
 
 /* Attention (2 batch dims, one broadcast; a mask broadcast over rows) against kiln_attention_f32. */
-static void test_attention(void)
+static void check_attention(int64_t B0, int64_t B1, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv)
 {
-    int64_t B0 = 2, B1 = 3, Sq = 7, Sk = 19, D = 5, Dv = 11;
     int64_t p[] = {2, B0, B1, B1 * Sq * D, Sq * D, 0, D * Sk, B1 * Sk * Dv, Sk * Dv, 0, 0, Sq, Sk, D, Dv, 1, 0, 1};
     double f[] = {0.37};
     float *q = randf(B0 * B1 * Sq * D), *kt = randf(B1 * D * Sk), *v = randf(B0 * B1 * Sk * Dv), *m = randf(Sk);
@@ -176,4 +193,39 @@ static void test_attention(void)
     free(q), free(kt), free(v), free(m), free(y), free(r), free(rs), free(s);
 }
 
-TEST_MAIN(test_matmul_sizes, test_gemm_epilogue, test_conv_shapes, test_attention)
+static void test_attention(void)
+{
+    check_attention(2, 3, 7, 19, 5, 11);
+    check_attention(3, 1, 70, 130, 40, 33); /* enough work to split the batch across threads, unevenly */
+}
+
+/* kiln_vexp against exp in double: within 2 ulps over the whole range, subnormal
+ * results within 2 of their ulps, and NaN, Inf and the ends as expf has them. */
+#ifndef KILN_GENERIC
+KILN_TARGET_FMA static void vexp_one(float *y, float x) { *y = kiln_vexp(kiln_vsplat(x))[0]; }
+#endif
+
+static void test_vexp(void)
+{
+#ifndef KILN_GENERIC
+    static const float special[] = {0.0f, -0.0f, 88.72283f, 88.7229f, 89.5f, 1e30f, -87.33655f, -103.0f, -103.98f,
+                                    -104.5f, -1e30f, INFINITY, -INFINITY};
+    double worst = 0;
+    float v;
+    int64_t i;
+    for (i = 0; i < 4000000 + (int64_t)(sizeof special / sizeof *special); i++) {
+        float x = i < 4000000 ? -105.0f + 195.0f * (float)i / 4000000.0f : special[i - 4000000];
+        double e = exp((double)x), ulp = e < 0x1p-126 ? 0x1p-149 : ldexp(1.0, ilogb((float)e) - 23), err;
+        vexp_one(&v, x);
+        err = isinf(e) || e > 3.4028234663852886e38 ? (isinf(v) ? 0 : 1e9) : fabs(v - e) / ulp;
+        if (err > worst) worst = err;
+        if (err > 2) fprintf(stderr, "  vexp(%.9g) = %.9g, exp %.9g\n", x, v, e);
+    }
+    printf("  kiln_vexp: worst %.3f ulp\n", worst);
+    ASSERT(worst <= 2);
+    vexp_one(&v, NAN);
+    ASSERT(isnan(v));
+#endif
+}
+
+TEST_MAIN(test_matmul_sizes, test_gemm_epilogue, test_conv_shapes, test_attention, test_vexp)
