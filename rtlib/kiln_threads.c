@@ -4,7 +4,10 @@
  * per task but one (the caller is the last thread; at most
  * KILN_RT_POOL_THREADS in all),
  * never torn down and never re-created per call. A job is a counter of task
- * indices that the workers and the caller take from until none is left. */
+ * indices that the workers and the caller take from until none is left.
+ * Waking a sleeping thread takes tens of microseconds, longer than many
+ * tasks: so a worker first spins a while for the next job, and the caller
+ * for the last task, before they sleep on the condition variables. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdlib.h>
@@ -13,6 +16,25 @@
 
 #ifndef KILN_RT_POOL_THREADS
 #define KILN_RT_POOL_THREADS 64
+#endif
+
+/* Rounds of spinning before sleeping (GCC and Clang: atomics without C11 headers). */
+#if defined(__GNUC__) || defined(__clang__)
+#define KILN_RT_SPIN 100000
+#define KILN_RT_LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define KILN_RT_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#if defined(__x86_64__) || defined(__i386__)
+#define KILN_RT_PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define KILN_RT_PAUSE() __asm__ __volatile__("yield")
+#else
+#define KILN_RT_PAUSE() ((void)0)
+#endif
+#else
+#define KILN_RT_SPIN 0
+#define KILN_RT_LOAD(x) (x)
+#define KILN_RT_STORE(x, v) ((x) = (v))
+#define KILN_RT_PAUSE() ((void)0)
 #endif
 
 static struct {
@@ -38,16 +60,23 @@ static void drain(void)
         pthread_mutex_unlock(&pool.lock);
         fn(ctx, i);
         pthread_mutex_lock(&pool.lock);
-        if (--pool.pending == 0) pthread_cond_broadcast(&pool.done);
+        KILN_RT_STORE(pool.pending, pool.pending - 1);
+        if (pool.pending == 0) pthread_cond_broadcast(&pool.done);
     }
 }
 
 static void *worker(void *arg)
 {
     unsigned long seen = 0;
+    long k;
     (void)arg;
     pthread_mutex_lock(&pool.lock);
     for (;;) {
+        if (pool.generation == seen) {
+            pthread_mutex_unlock(&pool.lock);
+            for (k = 0; k < KILN_RT_SPIN && KILN_RT_LOAD(pool.generation) == seen; k++) KILN_RT_PAUSE();
+            pthread_mutex_lock(&pool.lock);
+        }
         while (pool.generation == seen) pthread_cond_wait(&pool.work, &pool.lock);
         seen = pool.generation;
         drain();
@@ -86,9 +115,15 @@ void kiln_rt_parallel_for(int n, void (*fn)(void *ctx, int i), void *ctx)
     }
     pthread_mutex_lock(&pool.lock);
     pool.fn = fn, pool.ctx = ctx, pool.n = n, pool.next = 0, pool.pending = n;
-    pool.generation++;
+    KILN_RT_STORE(pool.generation, pool.generation + 1);
     pthread_cond_broadcast(&pool.work);
     drain();
+    if (pool.pending > 0) {
+        long k;
+        pthread_mutex_unlock(&pool.lock);
+        for (k = 0; k < KILN_RT_SPIN && KILN_RT_LOAD(pool.pending) > 0; k++) KILN_RT_PAUSE();
+        pthread_mutex_lock(&pool.lock);
+    }
     while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.lock);
     pthread_mutex_unlock(&pool.lock);
     pthread_mutex_unlock(&pool.busy);
