@@ -490,30 +490,32 @@ static const Node *masked_softmax(const Cu *c, int i, const Value **t, const Val
     return e;
 }
 
-static void emit_masked_softmax(Cu *c, int i, const Value *t, const Value *mask, double scale)
+/* Softmax a warp a line (kiln_cu_softmax_lines_f32): of x, or with the
+ * attention scores' scale and mask folded in (mask non-NULL). */
+static void emit_softmax_lines(Cu *c, int i, const Value *x, const Value *mask, double scale)
 {
     const Node *sm = c->g->nodes[i];
-    const Shape *x = &sm->in[0]->shape;
-    int r = x->rank, mr = mask->shape.rank, L = (int)(x->dims[r - 1] + 31) / 32;
-    int64_t st[8] = {0}, acc = 1, lines = shape_numel(x) / x->dims[r - 1];
-    char rt[96], rm[96], ry[96];
-    for (int a = r - 1; a >= 0; a--) { /* the mask's strides over the scores' axes, 0 where broadcast */
-        int ia = a - (r - mr);
+    const Shape *s = &sm->in[0]->shape;
+    int r = s->rank, L = (int)(s->dims[r - 1] + 31) / 32;
+    int64_t st[KILN_MAX_RANK] = {0}, acc = 1, lines = shape_numel(s) / s->dims[r - 1];
+    char rx[96], rm[96] = "0", ry[96];
+    for (int a = r - 1; mask && a >= 0; a--) { /* the mask's strides over the scores' axes, 0 where broadcast */
+        int ia = a - (r - mask->shape.rank);
         st[a] = ia < 0 || mask->shape.dims[ia] == 1 ? 0 : acc;
         if (ia >= 0) acc *= mask->shape.dims[ia];
     }
-    ref(c, t, rt, sizeof rt);
-    ref(c, mask, rm, sizeof rm);
+    ref(c, x, rx, sizeof rx);
+    if (mask) ref(c, mask, rm, sizeof rm);
     ref(c, sm->out[0], ry, sizeof ry);
-    buf_printf(c->b, "        kiln_cu_bcast mb = {%d, {", r - 1);
-    for (int a = 0; a < r - 1; a++) buf_printf(c->b, "%s%" PRId64, a ? ", " : "", x->dims[a]);
+    buf_printf(c->b, "        kiln_cu_bcast mb = {%d, {", mask ? r - 1 : 0);
+    for (int a = 0; a < r - 1; a++) buf_printf(c->b, "%s%" PRId64, a ? ", " : "", s->dims[a]);
     buf_printf(c->b, "%s}, {", r > 1 ? "" : "0");
     for (int a = 0; a < r - 1; a++) buf_printf(c->b, "%s%" PRId64, a ? ", " : "", st[a]);
     buf_printf(c->b, "%s}};\n", r > 1 ? "" : "0");
-    buf_printf(c->b, "        kiln_cu_softmax_masked_f32<%d><<<%" PRId64 ", 256, 0, s>>>((const float *)%s, ", L, (lines + 7) / 8, rt);
+    buf_printf(c->b, "        kiln_cu_softmax_lines_f32<%d><<<%" PRId64 ", 256, 0, s>>>((const float *)%s, ", L, (lines + 7) / 8, rx);
     emit_float(c->b, scale);
-    buf_printf(c->b, ", (const float *)%s, mb, %" PRId64 ", (float *)%s, %" PRId64 ", %d);\n", rm, st[r - 1], ry, lines,
-               (int)x->dims[r - 1]);
+    buf_printf(c->b, ", (const float *)%s, mb, %" PRId64 ", (float *)%s, %" PRId64 ", %d, %d);\n", rm, st[r - 1], ry, lines,
+               (int)s->dims[r - 1], sm->op == OP_LogSoftmax);
 }
 
 static void emit_node(Cu *c, int i)
@@ -541,17 +543,17 @@ static void emit_node(Cu *c, int i)
     case CU_LINES: {
         const Value *t, *mask;
         double scale;
-        if (masked_softmax(c, i, &t, &mask, &scale)) {
-            emit_masked_softmax(c, i, t, mask, scale);
+        bool sm = strcmp(kc->name, "kiln_softmax_f32") == 0;
+        if (sm && warp_lines(kc)) {
+            if (masked_softmax(c, i, &t, &mask, &scale)) emit_softmax_lines(c, i, t, mask, scale);
+            else emit_softmax_lines(c, i, n->in[0], NULL, 1);
             break;
         }
         emit_io(c, n, kc, &ni, &no);
-        bool sm = strcmp(kc->name, "kiln_softmax_f32") == 0;
         int64_t lines = sm ? kc->p[0] * kc->p[2] : kc->p[0], len = kc->p[1];
-        if (warp_lines(kc)) { /* a warp a line, 8 lines a block, L floats a lane */
-            int L = (int)(len + 31) / 32;
-            snprintf(r0, sizeof r0, "kiln_cu_%s_warp_f32", sm ? "softmax" : "layernorm");
-            buf_printf(b, "        %s<%d, %d, %d><<<%" PRId64 ", 256, 0, s>>>(pd%d, ", r0, ni, no, L, (lines + 7) / 8, n->id);
+        if (warp_lines(kc)) { /* LayerNorm a warp a line, 8 lines a block, L floats a lane */
+            buf_printf(b, "        kiln_cu_layernorm_warp_f32<%d, %d, %d><<<%" PRId64 ", 256, 0, s>>>(pd%d, ", ni, no,
+                       (int)(len + 31) / 32, (lines + 7) / 8, n->id);
             buf_printf(b, c->foff[i] >= 0 ? "fd%d, io);\n" : "0, io);\n", n->id);
         } else {
             snprintf(r0, sizeof r0, "kiln_cu_%s", kc->name + 5);

@@ -13,7 +13,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import make  # noqa: E402
+from run import export  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -43,10 +43,8 @@ def main():
     w = tempfile.mkdtemp(prefix="kiln-kernels-")
     for case in a.cases:
         name, batch = case.split(":")
-        m, x = make(name, int(batch))
-        names = ["input"] if len(x) == 1 else ["input_ids", "attention_mask"]
         p = os.path.join(w, f"{name}.onnx")
-        torch.onnx.export(m, x, p, input_names=names, output_names=["output"], opset_version=17, dynamo=False)
+        m, x, _ = export(name, int(batch), p)
         d = os.path.join(w, name)
         subprocess.run([a.kiln, "compile", p, "--target", "cuda", "-o", d, "--name", "model"], check=True)
         lib = os.path.join(d, "libmodel.so")

@@ -105,12 +105,18 @@ def write_table(a, rows):
     return table
 
 
-def bench_one(a, work, name, batch):
+def export(name, batch, path):
+    """The model, its inputs and their names, exported to path with torch.onnx."""
     m, x = make(name, batch)
-    path = os.path.join(work, f"{name}_{batch}.onnx")
     names = ["input"] if len(x) == 1 else ["input_ids", "attention_mask"]
-    t0 = time.time()
     torch.onnx.export(m, x, path, input_names=names, output_names=["output"], opset_version=17, dynamo=False)
+    return m, x, names
+
+
+def bench_one(a, work, name, batch):
+    path = os.path.join(work, f"{name}_{batch}.onnx")
+    t0 = time.time()
+    m, x, names = export(name, batch, path)
     exp_s = time.time() - t0
     args = []
     for n, t in zip(names, x):

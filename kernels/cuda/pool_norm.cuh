@@ -199,8 +199,7 @@ template <int NI, int NO> static __global__ void kiln_cu_layernorm_f32(kiln_ip p
  * registers (L floats a lane, a compile-time count so the arrays stay in
  * registers): one read and one write of memory instead of three reads.
  * Codegen picks these for Softmax with inner 1 and for LayerNormalization
- * whose Scale and B are dense along the normalized axes, with L the least
- * power of two with 32 L >= n.
+ * whose Scale and B are dense along the normalized axes, with L = ceil(n / 32).
  */
 static __device__ float kiln_cu_warp_sum(float v)
 {
@@ -212,36 +211,6 @@ static __device__ float kiln_cu_warp_max(float v)
 {
     for (int o = 16; o; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
-}
-
-template <int NI, int NO, int L> static __global__ void kiln_cu_softmax_warp_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
-{
-    int lane = threadIdx.x & 31, n = (int)p[1], kind = (int)p[3];
-    int64_t line = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    float v[L], mx = -INFINITY, sum = 0;
-    int nan = 0;
-    (void)f;
-    if (line >= p[0]) return;
-    const float *x = (const float *)io.in[0] + line * n;
-    float *y = (float *)io.out[0] + line * n;
-#pragma unroll
-    for (int k = 0; k < L; k++) {
-        int j = k * 32 + lane;
-        v[k] = j < n ? x[j] : -INFINITY;
-        nan |= v[k] != v[k];
-        mx = fmaxf(mx, v[k]);
-    }
-    mx = __any_sync(0xffffffffu, nan) ? NAN : kiln_cu_warp_max(mx);
-#pragma unroll
-    for (int k = 0; k < L; k++)
-        if (k * 32 + lane < n) sum += expf(v[k] - mx);
-    sum = kiln_cu_warp_sum(sum);
-    float ls = logf(sum), inv = 1.0f / sum;
-#pragma unroll
-    for (int k = 0; k < L; k++) {
-        int j = k * 32 + lane;
-        if (j < n) y[j] = kind ? v[k] - mx - ls : expf(v[k] - mx) * inv;
-    }
 }
 
 template <int NI, int NO, int L> static __global__ void kiln_cu_layernorm_warp_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI, NO> io)
@@ -280,11 +249,13 @@ typedef struct {
     int64_t dims[8], st[8];
 } kiln_cu_bcast;
 
-/* Attention scores: y = softmax(t * scale + mask) along contiguous lines of
- * n floats, the mask broadcast (codegen's masked_softmax), a warp a line. */
+/* Softmax (log: LogSoftmax) of t * scale + mask along contiguous lines of n
+ * floats, a warp a line; the mask (NULL: none) broadcast as mb and mcol
+ * say. Plain Softmax is scale 1 without a mask; attention scores fold their
+ * scale and mask in (codegen's masked_softmax). */
 template <int L>
-static __global__ void kiln_cu_softmax_masked_f32(const float *t, float scale, const float *mask, kiln_cu_bcast mb,
-                                                  int64_t mcol, float *y, int64_t lines, int n)
+static __global__ void kiln_cu_softmax_lines_f32(const float *t, float scale, const float *mask, kiln_cu_bcast mb,
+                                                 int64_t mcol, float *y, int64_t lines, int n, int log)
 {
     int lane = threadIdx.x & 31, nan = 0;
     int64_t line = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), rem, mo = 0;
@@ -295,11 +266,11 @@ static __global__ void kiln_cu_softmax_masked_f32(const float *t, float scale, c
         mo += rem % mb.dims[a] * mb.st[a];
         rem /= mb.dims[a];
     }
-    t += line * n, y += line * n, mask += mo;
+    t += line * n, y += line * n;
 #pragma unroll
     for (int k = 0; k < L; k++) {
         int j = k * 32 + lane;
-        v[k] = j < n ? t[j] * scale + mask[j * mcol] : -INFINITY;
+        v[k] = j >= n ? -INFINITY : mask ? t[j] * scale + mask[mo + j * mcol] : t[j];
         nan |= v[k] != v[k];
         mx = fmaxf(mx, v[k]);
     }
@@ -307,11 +278,12 @@ static __global__ void kiln_cu_softmax_masked_f32(const float *t, float scale, c
 #pragma unroll
     for (int k = 0; k < L; k++)
         if (k * 32 + lane < n) sum += expf(v[k] - mx);
-    float inv = 1.0f / kiln_cu_warp_sum(sum);
+    sum = kiln_cu_warp_sum(sum);
+    float ls = logf(sum), inv = 1.0f / sum;
 #pragma unroll
     for (int k = 0; k < L; k++) {
         int j = k * 32 + lane;
-        if (j < n) y[j] = expf(v[k] - mx) * inv;
+        if (j < n) y[j] = log ? v[k] - mx - ls : expf(v[k] - mx) * inv;
     }
 }
 
