@@ -125,12 +125,11 @@ static void merge_axes(KernelCall *kc)
 static void emit_ew_kernel(Buf *b, const Node *n, const KernelCall *kc)
 {
     const int64_t *p = kc->p;
-    int nin = (int)p[0], r = (int)p[1], nr, sp = 0, t = 0;
+    int nin = (int)p[0], r = (int)p[1], nr;
     int64_t dims[KILN_MAX_RANK], st[4 * KILN_MAX_RANK], numel = 1;
     const int64_t *prog = p + 2 + r + (int64_t)nin * r + 1, nprog = prog[-1];
     const char *S = n->out[0]->dtype == KILN_DTYPE_F64 ? "f64" : n->out[0]->dtype == KILN_DTYPE_F16 ? "f16"
                     : n->out[0]->dtype == KILN_DTYPE_BF16 ? "bf16" : "f32";
-    char stack[KILN_FZ_MAX_STACK][48];
     bool used[KILN_FZ_MAX_IN] = {0};
     nr = merge_bcast(nin, r, p + 2, p + 2 + r, dims, st);
     for (int a = 0; a < nr; a++) numel *= dims[a];
@@ -155,25 +154,9 @@ static void emit_ew_kernel(Buf *b, const Node *n, const KernelCall *kc)
             if (st[k * r + a]) buf_printf(b, " + i[%d] * %" PRId64, a, st[k * r + a]);
         buf_printf(b, "]);\n");
     }
-    for (int i = 0; i < nprog; i++) {
-        int64_t kind = prog[2 * i], arg = prog[2 * i + 1];
-        if (kind == 0) {
-            snprintf(stack[sp++], sizeof *stack, "v%d", (int)arg);
-        } else if (kind == 1) {
-            double c = kc->f[arg];
-            if (isnan(c)) snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)NAN", S);
-            else if (isinf(c)) snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)%sINFINITY", S, c < 0 ? "-" : "");
-            else snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)%.17g", S, c);
-        } else {
-            int ar = kiln_fz_arity(arg);
-            buf_printf(b, "        kiln_ew_n_%s t%d = kiln_fz_%s_%s(", S, t, fz_op_name((int)arg), S);
-            for (int j = 0; j < 3; j++) buf_printf(b, "%s%s", j ? ", " : "", j < ar ? stack[sp - ar + j] : "0");
-            buf_printf(b, ");\n");
-            sp -= ar;
-            snprintf(stack[sp++], sizeof *stack, "t%d", t++);
-        }
-    }
-    buf_printf(b, "        y[e] = KILN_EW_ST(%s, %s);\n    }\n}\n", S, stack[0]);
+    char res[48];
+    fz_emit_program(b, (int)nprog, prog, prog + 1, 2, kc->f, S, 8, res, sizeof res);
+    buf_printf(b, "        y[e] = KILN_EW_ST(%s, %s);\n    }\n}\n", S, res);
 }
 
 /* Strided copy parameters [rank, base, dims, strides] (Transpose, Slice,
@@ -243,14 +226,10 @@ static bool own_dwconv(const Cu *c, int i, double *lo, double *hi)
     if (!is_conv(c, i, &at)) return false;
     const int64_t *q = c->calls[i].p + at;
     if (q[0] != 2 || q[4] != q[2] || q[3] != q[2] || q[4] < 2) return false;
+    bool clamp;
     *lo = -INFINITY, *hi = INFINITY;
     if (c->kinds[i] != CU_FUSED) return true;
-    if ((n->nin > 3 && n->in[3]) || (n->nin > 4 && n->in[4])) return false;
-    const char *act = attr_str(n, "activation", "");
-    if (strcmp(act, "relu") == 0) *lo = 0;
-    else if (strcmp(act, "clip") == 0) *lo = attr_float(n, "activation_alpha", 0), *hi = attr_float(n, "activation_beta", 0);
-    else if (*act) return false;
-    return true;
+    return !has_input(n, 3) && !has_input(n, 4) && fz_clamp_activation(n, &clamp, lo, hi);
 }
 
 /* Does node i run cuDNN, and where in its p do the Conv parameters start? */

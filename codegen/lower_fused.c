@@ -192,29 +192,11 @@ static char *ew_source(const Node *n, const FzProg *pr, const EwLoops *L, const 
             ew_index(&b, L, k);
             buf_printf(&b, "]);\n");
         }
-    /* the stack holds C operands: loaded inputs, literals, temporaries t0.. */
-    char stack[KILN_FZ_MAX_STACK][40];
-    int sp = 0, t = 0;
-    for (int i = 0; i < pr->n; i++) {
-        if (pr->kind[i] == 0) {
-            snprintf(stack[sp++], sizeof *stack, "v%d", (int)pr->arg[i]);
-        } else if (pr->kind[i] == 1) {
-            double c = pr->consts[pr->arg[i]];
-            if (isnan(c)) snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)NAN", S);
-            else if (isinf(c)) snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)%sINFINITY", S, c < 0 ? "-" : "");
-            else snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)%.17g", S, c);
-        } else {
-            int ar = kiln_fz_arity(pr->arg[i]);
-            buf_printf(&b, "%*skiln_ew_n_%s t%d = kiln_fz_%s_%s(", ind, "", S, t, fz_op_name((int)pr->arg[i]), S);
-            for (int j = 0; j < 3; j++) buf_printf(&b, "%s%s", j ? ", " : "", j < ar ? stack[sp - ar + j] : "0");
-            buf_printf(&b, ");\n");
-            sp -= ar;
-            snprintf(stack[sp++], sizeof *stack, "t%d", t++);
-        }
-    }
+    char res[48];
+    fz_emit_program(&b, pr->n, pr->kind, pr->arg, 1, pr->consts, S, ind, res, sizeof res);
     buf_printf(&b, "%*sy[", ind, "");
     ew_index(&b, L, -1);
-    buf_printf(&b, "] = KILN_EW_ST(%s, %s);\n%*s}\n}\n", S, stack[0], ind - 4, "");
+    buf_printf(&b, "] = KILN_EW_ST(%s, %s);\n%*s}\n}\n", S, res, ind - 4, "");
     return b.data;
 }
 

@@ -80,25 +80,6 @@ static bool unbatched(const int64_t *st, int r)
     return true;
 }
 
-/* A fused node's activation as the fast kernels' clamp to [lo, hi]: false if
- * it is none of none, Relu, Clip (with both bounds); *clamp says whether
- * there is one. */
-static bool clamp_activation(const Node *n, bool *clamp, double *lo, double *hi)
-{
-    const char *act = attr_str(n, "activation", "");
-    *clamp = true;
-    if (strcmp(act, "relu") == 0) {
-        *lo = 0, *hi = INFINITY;
-        return true;
-    }
-    if (strcmp(act, "clip") == 0) {
-        *lo = attr_float(n, "activation_alpha", NAN), *hi = attr_float(n, "activation_beta", NAN);
-        return !isnan(*lo) && !isnan(*hi);
-    }
-    *clamp = false, *lo = *hi = 0;
-    return !*act;
-}
-
 /* The block of kernels/c/gemm.h's fused epilogue (kiln_sgemm_fz_read) for a
  * product of r batch axes, with rows (has_m) and columns (has_n) in the
  * output: a FusedMatMul's or FusedGemm's bias, residual and clamp when the
@@ -112,7 +93,7 @@ static void fused_epilogue(const Node *n, KernelCall *kc, int r, bool has_m, boo
     int64_t *q = blk;
     bool clamp = false, ok = (n->op == OP_FusedMatMul || n->op == OP_FusedGemm) && y->rank == r + has_m + has_n;
     double lo = 0, hi = 0;
-    ok = ok && clamp_activation(n, &clamp, &lo, &hi);
+    ok = ok && fz_clamp_activation(n, &clamp, &lo, &hi);
     for (int k = 3; k <= 4 && ok; k++, q += r + 3) {
         if (!has_input(n, k)) continue;
         ok = n->in[k]->dtype == KILN_DTYPE_F32;
@@ -124,7 +105,8 @@ static void fused_epilogue(const Node *n, KernelCall *kc, int r, bool has_m, boo
         ok = ok && (q[2 + r] == 0 || q[2 + r] == 1); /* whole vectors of a row in registers */
     }
     if (ok) q[0] = clamp;
-    else memset(blk, 0, sizeof blk), lo = hi = 0;
+    else memset(blk, 0, sizeof blk);
+    if (!ok || !clamp) lo = hi = 0; /* unread: kept 0 so the module's text does not depend on them */
     kc->epilogue_done = ok;
     kc_is(kc, blk, KILN_SGEMM_FZ_PARAMS(r));
     kc_f(kc, lo);
@@ -246,7 +228,7 @@ static Status lower_conv(const Node *n, KernelCall *kc, Diag *d)
         /* a clamp after the convolution's own bias, and nothing added: the kernel's whole epilogue */
         double lo = 0, hi = 0;
         bool clamp = false, whole = n->op == OP_FusedConv && !has_input(n, 3) && !has_input(n, 4) &&
-                                    clamp_activation(n, &clamp, &lo, &hi) && clamp;
+                                    fz_clamp_activation(n, &clamp, &lo, &hi) && clamp;
         kc->epilogue_done = whole;
         if (!whole) lo = hi = 0;
         return lower_conv_fast(n, &g, kc, whole, lo, hi, d);

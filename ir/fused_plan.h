@@ -10,6 +10,7 @@
  * ("" for none), its extra arguments in activation_alpha and activation_beta. */
 #ifndef KILN_FUSED_PLAN_H
 #define KILN_FUSED_PLAN_H
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,55 @@ static KILN_UNUSED Status fz_attention(const Node *n, FzAttention *a, Diag *d)
     a->out.dims[a->out.rank++] = a->Sq;
     a->out.dims[a->out.rank++] = a->Dv;
     return ST_OK;
+}
+
+/* A fused node's activation as a clamp to [lo, hi]: true for none (clamp
+ * false), Relu and Clip (clamp true); false for any other activation. */
+static KILN_UNUSED bool fz_clamp_activation(const Node *n, bool *clamp, double *lo, double *hi)
+{
+    const char *act = attr_str(n, "activation", "");
+    *clamp = true;
+    if (strcmp(act, "relu") == 0) {
+        *lo = 0, *hi = INFINITY;
+        return true;
+    }
+    if (strcmp(act, "clip") == 0) {
+        *lo = attr_float(n, "activation_alpha", NAN), *hi = attr_float(n, "activation_beta", NAN);
+        return !isnan(*lo) && !isnan(*hi);
+    }
+    *clamp = false, *lo = -INFINITY, *hi = INFINITY;
+    return !*act;
+}
+
+/* The statements of a postfix program (kind[i * step], arg[i * step]: as in
+ * kiln_elementwise_S's p) over inputs already loaded as v0, v1, ..., at
+ * indent ind, one temporary tN a step, each calling the kiln_fz_ function
+ * of its op for dtype S; res gets the result's C expression. Both targets'
+ * generated Elementwise kernels are written with it. */
+static KILN_UNUSED void fz_emit_program(Buf *b, int n, const int64_t *kind, const int64_t *arg, int step,
+                                        const double *consts, const char *S, int ind, char *res, size_t nres)
+{
+    char stack[KILN_FZ_MAX_STACK][48];
+    int sp = 0, t = 0;
+    for (int i = 0; i < n; i++) {
+        int64_t k = kind[i * step], a = arg[i * step];
+        if (k == 0) {
+            snprintf(stack[sp++], sizeof *stack, "v%d", (int)a);
+        } else if (k == 1) {
+            double c = consts[a];
+            if (isnan(c)) snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)NAN", S);
+            else if (isinf(c)) snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)%sINFINITY", S, c < 0 ? "-" : "");
+            else snprintf(stack[sp++], sizeof *stack, "(kiln_ew_n_%s)%.17g", S, c);
+        } else {
+            int ar = kiln_fz_arity(a);
+            buf_printf(b, "%*skiln_ew_n_%s t%d = kiln_fz_%s_%s(", ind, "", S, t, fz_op_name((int)a), S);
+            for (int j = 0; j < 3; j++) buf_printf(b, "%s%s", j ? ", " : "", j < ar ? stack[sp - ar + j] : "0");
+            buf_printf(b, ");\n");
+            sp -= ar;
+            snprintf(stack[sp++], sizeof *stack, "t%d", t++);
+        }
+    }
+    snprintf(res, nres, "%s", stack[0]);
 }
 
 #endif

@@ -411,15 +411,6 @@ static __global__ void kiln_cu_dwconv_f32(const float *x, const float *w, const 
 }
 
 #ifdef KILN_KERNELS_FUSED_H /* modules with fused nodes include kernels/c/fused.h */
-/* An epilogue's activation: the C kernels' (double math), but the exact GELU
- * with CUDA's float erff (within 2 ulp), which keeps BERT's FFN epilogue
- * memory-bound. */
-static __device__ __forceinline__ float kiln_cu_act(int act, float v, float alpha, float beta)
-{
-    if (act == KILN_FZ_gelu) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-    return (float)kiln_fz_apply_f32(act, v, alpha, beta);
-}
-
 /*
  * The epilogue of FusedConv / FusedGemm / FusedMatMul (kernels/c/fused.h),
  * one pass after the library call: y = act(y + cbias[channel] + bias +
@@ -456,7 +447,7 @@ static __global__ void kiln_cu_epilogue_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI,
         } else if (res) {
             v += res[i];
         }
-        if (act >= 0) v = kiln_cu_act(act, v, alpha, beta);
+        if (act >= 0) v = (float)kiln_fz_apply_f32(act, v, alpha, beta);
         y[i] = v;
     }
 }
@@ -488,8 +479,8 @@ static __global__ void kiln_cu_epilogue4_f32(kiln_ip p, kiln_fp f, kiln_cu_io<NI
             v.x += t.x, v.y += t.y, v.z += t.z, v.w += t.w;
         }
         if (act >= 0) {
-            v.x = kiln_cu_act(act, v.x, alpha, beta), v.y = kiln_cu_act(act, v.y, alpha, beta);
-            v.z = kiln_cu_act(act, v.z, alpha, beta), v.w = kiln_cu_act(act, v.w, alpha, beta);
+            v.x = (float)kiln_fz_apply_f32(act, v.x, alpha, beta), v.y = (float)kiln_fz_apply_f32(act, v.y, alpha, beta);
+            v.z = (float)kiln_fz_apply_f32(act, v.z, alpha, beta), v.w = (float)kiln_fz_apply_f32(act, v.w, alpha, beta);
         }
         y[i] = v;
     }
