@@ -51,6 +51,17 @@ bool lower_takes_epilogue(const Node *n)
 
 static const char *ew_suffix(DType t);
 
+/* The headers of a fast kernel's wrapper: the kernel's, and fused.h for the epilogue. */
+static const char *fused_headers(const char *base)
+{
+    static const char *const with_fused[] = {"gemm fused", "gemm conv_nhwc fused", "linalg fused"};
+    for (size_t i = 0; i < sizeof with_fused / sizeof *with_fused; i++) {
+        size_t len = strlen(base);
+        if (!strncmp(with_fused[i], base, len) && !strcmp(with_fused[i] + len, " fused")) return with_fused[i];
+    }
+    return "linalg fused";
+}
+
 /* kiln_fused_nID: the chosen linalg kernel, then the epilogue. */
 static char *wrapper_source(const Node *n, const KernelCall *base, const char *fname, int E, int F)
 {
@@ -80,7 +91,7 @@ static Status lower_fused_linalg(const Node *n, KernelCall *kc, Diag *d)
     } else { /* a fast kernel: never run in the compiler (folding lowers with reference set) */
         snprintf(kc->gen_name, sizeof kc->gen_name, "kiln_fused_n%d", n->id);
         kc_kernel(kc, base.header, kc->gen_name, base.fn);
-        kc->header = strcmp(base.header, "gemm") == 0 ? "gemm fused" : "linalg fused";
+        kc->header = fused_headers(base.header);
         kc->source = wrapper_source(n, &base, kc->gen_name, E, F);
     }
     const char *act = attr_str(n, "activation", "");

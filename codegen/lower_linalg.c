@@ -8,6 +8,7 @@
 #include "kiln.h"
 #include "../kernels/c/linalg.h"
 #include "../kernels/c/gemm.h"
+#include "../kernels/c/conv_nhwc.h"
 #include "../ir/linalg_plan.h"
 #include "../kernels/c/fused.h"
 #include "../ir/fused_plan.h"
@@ -145,6 +146,50 @@ static Status lower_gemm_fast(const Node *n, const LaGemm *g, KernelCall *kc, Di
     return ST_OK;
 }
 
+static bool conv_depthwise(const LaConv *g) { return g->group == g->C && g->group == g->M; }
+
+/* The parameters of the fast convolutions (KILN_CONV2D_PARAMS), a 1-D one as H = KH = 1. */
+static void conv_params(const Node *n, const LaConv *g, KernelCall *kc, bool clamp, double lo, double hi)
+{
+    bool two = g->S == 2;
+    kc_is(kc, (int64_t[]){g->N, g->C, g->M, g->group, two ? g->in[0] : 1, g->in[two], two ? g->out[0] : 1, g->out[two],
+                          two ? g->k[0] : 1, g->k[two], two ? g->st[0] : 1, g->st[two], two ? g->dl[0] : 1, g->dl[two],
+                          two ? g->pb[0] : 0, g->pb[two], has_input(n, 2), clamp}, 18);
+    kc_f(kc, lo);
+    kc_f(kc, hi);
+}
+
+/* A channels-last 2-D Conv (group 1 or depthwise): the weights packed for
+ * the kernel, as B [KH*KW*C, M] of the GEMM or as [KH*KW, C] rows. */
+static Status lower_conv_nhwc(const Node *n, const LaConv *g, KernelCall *kc, bool clamp, double lo, double hi,
+                              Diag *d)
+{
+    const CpuTarget *c = codegen_cpu;
+    int64_t KH = g->k[0], KW = g->k[1], C = g->C, M = g->M, K = KH * KW * C, taps = KH * KW;
+    const float *w = n->in[1]->data;
+    bool depthwise = conv_depthwise(g);
+    if (depthwise) KC_KERNEL(kc, "gemm conv_nhwc", kiln_dwconv_nhwc_f32);
+    else KC_KERNEL(kc, "gemm", kiln_conv_nhwc_f32);
+    conv_params(n, g, kc, clamp, lo, hi);
+    float *dst = pack_alloc(kc, 1, depthwise ? taps * C : kiln_gemm_round_up(M, c->nr) * K);
+    float *wt = depthwise ? NULL : malloc(sizeof *wt * (size_t)(K * M + 1));
+    if (!dst || (!depthwise && !wt)) {
+        free(wt);
+        return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
+    }
+    if (depthwise) {
+        kiln_dwconv_nhwc_pack(dst, w, C, KH, KW);
+        return ST_OK;
+    }
+    for (int64_t m = 0; m < M; m++) /* W [M, C, KH, KW] as [K, M], k = (kh*KW + kw)*C + c */
+        for (int64_t ci = 0; ci < C; ci++)
+            for (int64_t t = 0; t < taps; t++) wt[(t * C + ci) * M + m] = w[(m * C + ci) * taps + t];
+    kiln_sgemm_pack_b(dst, wt, M, 1, M, 0, kiln_gemm_round_up(M, c->nr), 0, K, c->nr);
+    free(wt);
+    gemm_scratch(kc, g->out[0] * g->out[1], M, K, false, KILN_B_PACKED);
+    return ST_OK;
+}
+
 /* 1-D and 2-D Conv with constant weights; the epilogue clamps to [lo, hi] if clamp. */
 static Status lower_conv_fast(const Node *n, const LaConv *g, KernelCall *kc, bool clamp, double lo, double hi,
                               Diag *d)
@@ -153,13 +198,11 @@ static Status lower_conv_fast(const Node *n, const LaConv *g, KernelCall *kc, bo
     bool two = g->S == 2;
     int64_t H = two ? g->in[0] : 1, W = g->in[two], OH = two ? g->out[0] : 1, OW = g->out[two];
     int64_t KH = two ? g->k[0] : 1, KW = g->k[two], Cg = g->C / g->group, Mg = g->M / g->group, K = Cg * KH * KW;
-    bool depthwise = g->group == g->C && g->group == g->M;
+    bool depthwise = conv_depthwise(g);
+    if (g->channels_last) return lower_conv_nhwc(n, g, kc, clamp, lo, hi, d);
     if (depthwise) KC_KERNEL(kc, "gemm", kiln_dwconv_f32);
     else KC_KERNEL(kc, "gemm", kiln_conv_fast_f32);
-    kc_is(kc, (int64_t[]){g->N, g->C, g->M, g->group, H, W, OH, OW, KH, KW, two ? g->st[0] : 1, g->st[two],
-                          two ? g->dl[0] : 1, g->dl[two], two ? g->pb[0] : 0, g->pb[two], has_input(n, 2), clamp}, 18);
-    kc_f(kc, lo);
-    kc_f(kc, hi);
+    conv_params(n, g, kc, clamp, lo, hi);
     if (depthwise) {
         kc->scratch = (int64_t)c->threads * 4 *
                       kiln_dwconv_scratch(OH, OW, KH, KW, two ? g->st[0] : 1, g->st[two], two ? g->dl[0] : 1, g->dl[two],
@@ -224,6 +267,9 @@ static Status lower_conv(const Node *n, KernelCall *kc, Diag *d)
     bool tr = n->op == OP_ConvTranspose;
     Status st = la_conv(n, tr, &g, d);
     if (st) return st;
+    if (g.channels_last && !(fast_ok(n, kc) && la_conv_nhwc_ok(&g) && value_is_const(n->in[1])))
+        return diag_unsupported(d, n, "a channels-last convolution runs only on the C target's fast kernels "
+                                      "(f32, 2-D, group 1 or depthwise, constant weights)");
     if (!tr && fast_ok(n, kc) && g.S <= 2 && value_is_const(n->in[1])) {
         /* a clamp after the convolution's own bias, and nothing added: the kernel's whole epilogue */
         double lo = 0, hi = 0;

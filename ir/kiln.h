@@ -453,6 +453,7 @@ Status pass_eliminate_noops(Graph *g, Diag *d);
 Status pass_cse(Graph *g, Diag *d);
 Status pass_simplify(Graph *g, Diag *d);
 Status pass_fold_batchnorm(Graph *g, Diag *d);
+Status pass_layout_channels_last(Graph *g, Diag *d);
 
 /* rewrite.c: pattern helpers of the rewriting passes */
 bool op_is_reshape_like(Op op);              /* Reshape, Flatten, Squeeze, Unsqueeze: same bytes, new shape */

@@ -244,6 +244,7 @@ static KILN_UNUSED Status la_einsum(const Node *n, LaEinsum *e, Diag *d)
 /* Conv and ConvTranspose geometry: what the kernels' parameters need. */
 typedef struct {
     int S;
+    bool channels_last;  /* X and Y are [N, spatial..., C] */
     int64_t N, C, M, group;
     int64_t in[KILN_MAX_RANK], out[KILN_MAX_RANK], k[KILN_MAX_RANK], st[KILN_MAX_RANK], dl[KILN_MAX_RANK],
         pb[KILN_MAX_RANK];
@@ -283,7 +284,9 @@ static KILN_UNUSED Status la_conv(const Node *n, bool transpose, LaConv *g, Diag
         return diag_error(d, ST_INPUT, n, "X %s and W %s must have one rank, at least 3", shape_str(x, sx, sizeof sx),
                           shape_str(w, sw, sizeof sw));
     int S = x->rank - 2;
-    *g = (LaConv){.S = S, .N = x->dims[0], .C = x->dims[1], .group = attr_int(n, "group", 1)};
+    bool last = attr_int(n, "channels_last", 0) != 0; /* X [N, spatial..., C] */
+    *g = (LaConv){.S = S, .N = x->dims[0], .C = x->dims[last ? x->rank - 1 : 1], .group = attr_int(n, "group", 1),
+                  .channels_last = last};
     if (g->group < 1) return diag_error(d, ST_INPUT, n, "group must be positive, not %lld", (long long)g->group);
     /* Conv W is [M, C/group, k...]; ConvTranspose W is [C, M/group, k...] */
     if (transpose ? w->dims[0] != g->C : w->dims[1] * g->group != g->C)
@@ -296,7 +299,7 @@ static KILN_UNUSED Status la_conv(const Node *n, bool transpose, LaConv *g, Diag
                           (long long)g->group);
     if (has_input(n, 2) && (n->in[2]->shape.rank != 1 || n->in[2]->shape.dims[0] != g->M))
         return diag_error(d, ST_INPUT, n, "B %s must be [%lld]", shape_str(&n->in[2]->shape, sx, sizeof sx), (long long)g->M);
-    for (int i = 0; i < S; i++) g->in[i] = x->dims[i + 2];
+    for (int i = 0; i < S; i++) g->in[i] = x->dims[i + 2 - last];
     if ((st = la_ints(n, "kernel_shape", S, 0, 1, g->k, d)) || (st = la_ints(n, "strides", S, 1, 1, g->st, d)) ||
         (st = la_ints(n, "dilations", S, 1, 1, g->dl, d)) || (st = la_ints(n, "pads", 2 * S, 0, 0, pads, d)) ||
         (st = la_ints(n, "output_padding", S, 0, 0, opad, d)))
@@ -352,9 +355,16 @@ static KILN_UNUSED Status la_conv(const Node *n, bool transpose, LaConv *g, Diag
         g->out[i] = out;
     }
     int64_t od[KILN_MAX_RANK] = {g->N, g->M};
-    for (int i = 0; i < S; i++) od[i + 2] = g->out[i];
+    for (int i = 0; i < S; i++) od[i + 2 - last] = g->out[i];
+    if (last) od[S + 1] = g->M;
     g->oshape = shape_make(S + 2, od);
     return ST_OK;
+}
+
+/* A Conv the channels-last kernels take: 2-D, group 1 or depthwise (one output channel a group). */
+static KILN_UNUSED bool la_conv_nhwc_ok(const LaConv *g)
+{
+    return g->S == 2 && (g->group == 1 || (g->group == g->C && g->M == g->C));
 }
 
 /* QuantizeLinear / DequantizeLinear: which scale each element uses. */

@@ -3,14 +3,20 @@
  * it; tensors whose lifetimes do not overlap share bytes. Placement is
  * greedy, largest first, at the lowest offset free for the whole lifetime.
  * A byte copy (Reshape, Flatten, Squeeze, ...) of an intermediate is not a
- * tensor of its own: it shares its source's bytes, so the copy vanishes. */
+ * tensor of its own: it shares its source's bytes, so the copy vanishes.
+ * A large block starts at its own phase modulo 4 KiB, blocks made one after
+ * the other (a node's input and output) PHASE_STEP bytes apart: a CPU takes a
+ * load from an address equal modulo 4 KiB to a pending store's as dependent
+ * on it ("4K aliasing"), which halves a streaming kernel's speed. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "kiln.h"
 
+enum { PAGE = 4096, PHASE_STEP = 320, PHASE_MIN_SIZE = 16384 };
+
 typedef struct {
-    int64_t size, offset;
+    int64_t size, offset, phase; /* phase: the offset modulo PAGE, -1 for a small block */
     int first, last;      /* node indices of the lifetime, inclusive */
     int64_t *target;      /* where a scratch block's offset goes; tensors use owner[] */
 } Block;
@@ -27,10 +33,18 @@ static int by_size_desc(const void *a, const void *b)
     return x->first - y->first;
 }
 
+/* The lowest offset from x on at b's phase (-1: any). */
+static int64_t at_phase(int64_t x, const Block *b)
+{
+    if (b->phase < 0) return x;
+    int64_t y = x - x % PAGE + b->phase;
+    return y >= x ? y : y + PAGE;
+}
+
 /* Lowest offset where size bytes fit beside the placed blocks that overlap in time. */
 static int64_t place(Block *const *placed, int nplaced, const Block *b)
 {
-    int64_t offset = 0;
+    int64_t offset = at_phase(0, b);
     for (bool moved = true; moved;) {
         moved = false;
         for (int i = 0; i < nplaced; i++) {
@@ -38,7 +52,7 @@ static int64_t place(Block *const *placed, int nplaced, const Block *b)
             bool time = p->first <= b->last && b->first <= p->last;
             bool space = p->offset < offset + b->size && offset < p->offset + p->size;
             if (time && space) {
-                offset = align_up(p->offset + p->size);
+                offset = at_phase(align_up(p->offset + p->size), b);
                 moved = true;
             }
         }
@@ -96,7 +110,10 @@ Status pass_plan_memory(Graph *g, Diag *d)
     /* tensors find their offsets through owner[], so sort pointers, not the blocks */
     Block **order = malloc(((size_t)nb + 1) * sizeof *order);
     int64_t total = 0;
-    for (int i = 0; order && i < nb; i++) order[i] = &blocks[i];
+    for (int i = 0; order && i < nb; i++) {
+        order[i] = &blocks[i];
+        blocks[i].phase = blocks[i].size >= PHASE_MIN_SIZE ? (int64_t)i * PHASE_STEP % PAGE : -1;
+    }
     if (order) qsort(order, (size_t)nb, sizeof *order, by_size_desc);
     for (int i = 0; order && i < nb; i++) {
         Block *b = order[i];

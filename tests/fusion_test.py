@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """fusion_test.py — the fusion passes compute what the unfused graph does.
 
-1. Each tests/passes/fuse_*.kir is run through `kiln run` twice, with its
-   RUN-PASSES (the fused graph, through the generated code) and with -O0
+1. Each tests/passes/fuse_*.kir and layout_*.kir is run through `kiln run`
+   twice, with its RUN-PASSES (the rewritten graph, through the generated code) and with -O0
    (the plain kernels the conformance suite checks), on the same inputs.
 2. Small ONNX models of each pattern, built here with onnx.helper, are run
    at -O2 and compared with NumPy.
@@ -138,7 +138,8 @@ def main():
     kiln = os.path.abspath(a.kiln)
     fails = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for f in sorted(glob.glob(os.path.join(HERE, "passes", "fuse_*.kir"))):
+        for f in sorted(glob.glob(os.path.join(HERE, "passes", "fuse_*.kir")) +
+                        glob.glob(os.path.join(HERE, "passes", "layout_*.kir"))):
             passes = [l.split(":", 1)[1].strip() for l in open(f) if "RUN-PASSES:" in l][0]
             inputs = kir_inputs(f, np.random.default_rng(5))
             fused = kiln_run(kiln, f, inputs, tmp, "--passes", passes + ",plan-memory")

@@ -124,10 +124,11 @@ typedef struct {
     float lo, hi;
 } kiln_sgemm_epi;
 
-/* im2col of a 2-D convolution input, read as B[K = Cg*KH*KW, N = OH*OW]. */
+/* im2col of a 2-D convolution input: read as B[K = Cg*KH*KW, N = OH*OW] from
+ * NCHW, or as A[M = OH*OW, K = KH*KW*C] from NHWC (k = (kh*KW + kw)*C + c). */
 typedef struct {
-    const float *x;  /* the group's first input channel */
-    int64_t H, W, KH, KW, OH, OW, sh, sw, dh, dw, ph, pw;
+    const float *x;  /* the group's first input channel (NCHW), the image (NHWC) */
+    int64_t H, W, KH, KW, OH, OW, sh, sw, dh, dw, ph, pw, C;
 } kiln_im2col;
 
 typedef struct {
@@ -136,7 +137,7 @@ typedef struct {
     int64_t ars, acs;
     const float *b, *bp;   /* B strided, packed, or an im2col (im) */
     int64_t brs, bcs;
-    const kiln_im2col *im;
+    const kiln_im2col *im, *ima; /* B from NCHW, A from NHWC */
     float *c;
     int64_t ldc;
     kiln_sgemm_epi e;
@@ -240,6 +241,48 @@ static KILN_UNUSED int64_t kiln_sgemm_rows_read(int64_t mr)
     int64_t v = mr <= 1 ? 1 : mr <= 2 ? 2 : mr <= 4 ? 4 : mr <= 8 ? 8 : KILN_GEMM_MR;
     return v < KILN_GEMM_MR ? v : KILN_GEMM_MR;
 #endif
+}
+
+/* Panels of A read from a channels-last convolution input: row i is output
+ * pixel i, its k run over the taps' C contiguous channels. A pixel whose
+ * window lies inside the input reads k at off[k] from the window's corner;
+ * one at the border checks each tap. Rows past M are zero up to those the
+ * micro-kernel reads. */
+static KILN_UNUSED void kiln_sgemm_pack_a_nhwc(float *dst, const kiln_im2col *g, int64_t M, int64_t i0, int64_t mc,
+                                               int64_t k0, int64_t kc, int64_t mr)
+{
+    int64_t off[KILN_GEMM_KC], ip, r, k, u, n;
+    int64_t c0 = k0 % g->C, kh0 = k0 / g->C / g->KW, kw0 = k0 / g->C % g->KW;
+    int64_t c = c0, kh = kh0, kw = kw0;
+    for (k = 0; k < kc; k++) { /* the window offsets of k0 .. k0 + kc */
+        off[k] = (kh * g->dh * g->W + kw * g->dw) * g->C + c;
+        if (++c == g->C && (c = 0, ++kw == g->KW)) kw = 0, kh++;
+    }
+    for (ip = 0; ip < mc; ip += mr, dst += mr * kc) {
+        int64_t rows = kiln_gemm_min(kiln_gemm_min(mr, mc - ip), M - i0 - ip);
+        for (r = 0; r < rows; r++) {
+            int64_t i = i0 + ip + r, ih0 = i / g->OW * g->sh - g->ph, iw0 = i % g->OW * g->sw - g->pw;
+            float *d = dst + r;
+            if (ih0 >= 0 && ih0 + (g->KH - 1) * g->dh < g->H && iw0 >= 0 && iw0 + (g->KW - 1) * g->dw < g->W) {
+                const float *s = g->x + (ih0 * g->W + iw0) * g->C;
+                for (k = 0; k < kc; k++) d[k * mr] = s[off[k]];
+                continue;
+            }
+            for (k = 0, c = c0, kh = kh0, kw = kw0; k < kc; k += n, c = 0) { /* tap (kh, kw): a run of channels */
+                int64_t ih = ih0 + kh * g->dh, iw = iw0 + kw * g->dw;
+                n = kiln_gemm_min(g->C - c, kc - k);
+                if (ih >= 0 && ih < g->H && iw >= 0 && iw < g->W) {
+                    const float *s = g->x + (ih * g->W + iw) * g->C + c;
+                    for (u = 0; u < n; u++) d[(k + u) * mr] = s[u];
+                } else {
+                    for (u = 0; u < n; u++) d[(k + u) * mr] = 0.0f;
+                }
+                if (++kw == g->KW) kw = 0, kh++;
+            }
+        }
+        for (r = rows < 0 ? 0 : rows; r < kiln_sgemm_rows_read(rows); r++)
+            for (k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
+    }
 }
 
 /* One element of the epilogue, for the tiles that take the scalar path. */
@@ -352,6 +395,53 @@ KILN_TARGET static inline kiln_vf kiln_sgemm_epi_v(const kiln_sgemm_epi *e, kiln
     return x;
 }
 
+/* The epilogue of one tile with what is constant on it read once: adds
+ * broadcast down the columns (a bias per column) summed into col[], those
+ * constant along a row into row[]; any other add goes element by element. */
+typedef struct {
+    kiln_vf alpha, lo, hi, col[KILN_NV];
+    float row[KILN_GEMM_MR];
+    int general, clamp;
+} kiln_sgemm_epi_tile;
+
+KILN_TARGET static inline __attribute__((always_inline)) void
+kiln_sgemm_epi_plan(kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e, int R, int64_t i0, int64_t j0)
+{
+    int q, i, v;
+    t->alpha = kiln_vsplat(e->alpha), t->lo = kiln_vsplat(e->lo), t->hi = kiln_vsplat(e->hi);
+    t->general = 0, t->clamp = e->clamp;
+    for (v = 0; v < KILN_NV; v++) t->col[v] = kiln_vsplat(0.0f);
+    for (i = 0; i < R; i++) t->row[i] = 0.0f;
+    for (q = 0; q < KILN_SGEMM_NADD; q++) {
+        const float *ad = e->add[q];
+        if (!ad) continue;
+        if (e->rs[q] == 0 && e->cs[q] == 1)
+            for (v = 0; v < KILN_NV; v++) t->col[v] += e->scale[q] * *(const kiln_vfu *)(ad + j0 + v * KILN_VL);
+        else if (e->cs[q] == 0)
+            for (i = 0; i < R; i++) t->row[i] += e->scale[q] * ad[(i0 + i) * e->rs[q]];
+        else
+            t->general = 1;
+    }
+}
+
+/* Row i, vector v of the tile through its epilogue. */
+KILN_TARGET static inline __attribute__((always_inline)) kiln_vf
+kiln_sgemm_epi_tile_v(const kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e, kiln_vf x, int i, int v, int64_t i0,
+                      int64_t j0)
+{
+    int q;
+    x = x * t->alpha + t->col[v] + t->row[i];
+    if (t->general)
+        for (q = 0; q < KILN_SGEMM_NADD; q++)
+            if (e->add[q] && e->cs[q] == 1 && e->rs[q] != 0)
+                x += e->scale[q] * *(const kiln_vfu *)(e->add[q] + (i0 + i) * e->rs[q] + j0 + v * KILN_VL);
+    if (t->clamp) {
+        x = kiln_vsel(x < t->lo, t->lo, x);
+        x = kiln_vsel(x > t->hi, t->hi, x);
+    }
+    return x;
+}
+
 /* The body, for R of the MR rows (A's panels stay MR wide): inlined with R
  * constant, so that the accumulators live in registers. */
 KILN_TARGET_FMA static inline __attribute__((always_inline)) void
@@ -359,6 +449,7 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
                     const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
 {
     kiln_vf acc[KILN_GEMM_MR][KILN_NV];
+    kiln_sgemm_epi_tile et;
     int64_t k;
     int i, v;
     /* the tile's lines of C, for writing: fetched while the k loop runs */
@@ -376,14 +467,16 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
         a += KILN_GEMM_MR;
         b += ldb;
     }
+    if (!first)
+        for (i = 0; i < R; i++)
+            for (v = 0; v < KILN_NV; v++) acc[i][v] += *(const kiln_vfu *)(c + i * ldc + v * KILN_VL);
+    if (e) {
+        kiln_sgemm_epi_plan(&et, e, R, i0, j0);
+        for (i = 0; i < R; i++)
+            for (v = 0; v < KILN_NV; v++) acc[i][v] = kiln_sgemm_epi_tile_v(&et, e, acc[i][v], i, v, i0, j0);
+    }
     for (i = 0; i < R; i++)
-        for (v = 0; v < KILN_NV; v++) {
-            kiln_vfu *cv = (kiln_vfu *)(c + i * ldc + v * KILN_VL);
-            kiln_vf x = acc[i][v];
-            if (!first) x += *cv;
-            if (e) x = kiln_sgemm_epi_v(e, x, i0 + i, j0 + v * KILN_VL);
-            *cv = x;
-        }
+        for (v = 0; v < KILN_NV; v++) *(kiln_vfu *)(c + i * ldc + v * KILN_VL) = acc[i][v];
 }
 
 /* kiln_sgemm_ukrR: R rows. The full tile, and fewer rows for a ragged last
@@ -522,6 +615,8 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
                     ablk = g->ap + ic * K + pc * MR;
                     astride = K * MR;
                 } else {
+                    if (g->ima) kiln_sgemm_pack_a_nhwc(abuf, g->ima, M, ic, mc, pc, kc, MR);
+                    else
 #ifndef KILN_GENERIC
                     if (g->acs == 1) kiln_sgemm_pack_a_rows(abuf, g->a, g->ars, M, ic, mc, pc, kc);
                     else
@@ -593,7 +688,10 @@ static KILN_UNUSED void kiln_sgemm(const kiln_sgemm_args *g, float *scratch)
         kiln_sgemm_task t;
         t.g = g;
         t.scratch = scratch;
-        t.by_rows = g->N < 4 * n * KILN_GEMM_NR && g->M >= 2 * n * KILN_GEMM_MR;
+        /* rows also when A is packed at run time and there are many of them:
+         * split by columns, every thread would pack all of A */
+        t.by_rows = (g->N < 4 * n * KILN_GEMM_NR && g->M >= 2 * n * KILN_GEMM_MR) ||
+                    (!g->ap && g->bp && g->M >= 8 * n * KILN_GEMM_MR);
         t.chunk = t.by_rows ? kiln_gemm_round_up((g->M + n - 1) / n, KILN_GEMM_MR)
                             : kiln_gemm_round_up((g->N + n - 1) / n, KILN_GEMM_NR);
         t.stride = kiln_sgemm_scratch(g->M, g->N, g->K, g->ap != 0, kiln_sgemm_b_mode(g->bp != 0, g->im != 0, g->bcs),
@@ -748,6 +846,36 @@ KILN_KERNEL kiln_conv_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
             }
             kiln_sgemm(&g, (float *)out[1]);
         }
+}
+
+/*
+ * 2-D convolution (group 1), channels last: per image, y[OH*OW, M] =
+ * im2col(x)[OH*OW, KH*KW*C] w[KH*KW*C, M], the pixels as A (read as a plain
+ * matrix when the convolution is 1x1, stride 1, unpadded) and the weights
+ * pre-packed as B, so the long side of the product is the pixels'. Bias per
+ * column and the clamp in the epilogue. Parameters as kiln_conv_fast_f32;
+ * x, y are [N, H, W, C] and [N, OH, OW, M]. Scratch: out[1].
+ */
+KILN_KERNEL kiln_conv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
+{
+    KILN_CONV2D_PARAMS;
+    int direct = KH == 1 && KW == 1 && p[10] == 1 && p[11] == 1 && OH == H && OW == W && p[14] == 0 && p[15] == 0;
+    kiln_im2col im;
+    kiln_sgemm_args g;
+    (void)G, (void)Cg, (void)Mg, (void)gi;
+    memset(&g, 0, sizeof g);
+    im.H = H, im.W = W, im.KH = KH, im.KW = KW, im.OH = OH, im.OW = OW, im.C = C;
+    im.sh = p[10], im.sw = p[11], im.dh = p[12], im.dw = p[13], im.ph = p[14], im.pw = p[15];
+    g.M = OH * OW, g.N = M, g.K = KH * KW * C, g.ldc = M, g.e.alpha = 1.0f, g.bp = (const float *)in[1];
+    g.e.clamp = (int)p[17], g.e.lo = (float)f[0], g.e.hi = (float)f[1];
+    if (bias) g.e.add[0] = bias, g.e.rs[0] = 0, g.e.cs[0] = 1, g.e.scale[0] = 1.0f;
+    g.ars = C, g.acs = 1;
+    for (n = 0; n < N; n++) {
+        if (direct) g.a = x + n * H * W * C;
+        else im.x = x + n * H * W * C, g.ima = &im;
+        g.c = y + n * OH * OW * M;
+        kiln_sgemm(&g, (float *)out[1]);
+    }
 }
 
 /*

@@ -84,25 +84,40 @@ KILN_KERNEL kiln_copy(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
  * in[base + sum_a idx[a] * stride[a]]; strides in elements, 0 to broadcast,
  * negative for reverse steps. Instantiated per element size.
  * p: rank, base, dims[rank], strides[rank]
+ * A transposed plane (the last axis strided, the one before it contiguous in
+ * the input) goes in blocks of KILN_MV_TBLOCK output columns: the input lines
+ * a block reads stay in cache while its rows are written, where reading whole
+ * output rows would, with a power-of-two stride, evict them from one cache set.
  */
+#define KILN_MV_TBLOCK 8
 #define KILN_STRIDED_COPY(N)                                                                     \
     KILN_KERNEL kiln_strided_copy_##N(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)           \
     {                                                                                            \
-        int r = (int)p[0], a;                                                                    \
+        int r = (int)p[0], a, plane;                                                             \
         const int64_t *dims = p + 2, *st = p + 2 + r;                                            \
         const unsigned char *x = (const unsigned char *)in[0] + p[1] * N;                        \
         unsigned char *y = (unsigned char *)out[0];                                              \
         int64_t idx[KILN_MV_MAXR], off = 0, n = r ? dims[r - 1] : 1, s = r ? st[r - 1] : 0;     \
-        int64_t rows = 1, o, i;                                                                  \
+        int64_t rows = 1, o, i, m, jb, j;                                                        \
         (void)f;                                                                                 \
         for (a = 0; a < r; a++) { rows *= dims[a]; idx[a] = 0; }                                 \
         if (rows == 0) return;                                                                   \
         rows /= n;                                                                               \
-        for (o = 0; o < rows; o++) {                                                             \
-            if (s == 1) memcpy(y, x + off * N, (size_t)(n * N));                                 \
-            else for (i = 0; i < n; i++) memcpy(y + i * N, x + (off + i * s) * N, N);            \
-            y += n * N;                                                                          \
-            for (a = r - 2; a >= 0; a--) {                                                       \
+        plane = r >= 2 && s != 1 && st[r - 2] == 1;                                              \
+        m = plane ? dims[r - 2] : 1;                                                             \
+        for (o = 0; o < rows; o += m) {                                                          \
+            if (plane) {                                                                         \
+                for (jb = 0; jb < n; jb += KILN_MV_TBLOCK)                                       \
+                    for (i = 0; i < m; i++)                                                      \
+                        for (j = jb; j < n && j < jb + KILN_MV_TBLOCK; j++)                      \
+                            memcpy(y + (i * n + j) * N, x + (off + i + j * s) * N, N);           \
+            } else if (s == 1) {                                                                 \
+                memcpy(y, x + off * N, (size_t)(n * N));                                         \
+            } else {                                                                             \
+                for (i = 0; i < n; i++) memcpy(y + i * N, x + (off + i * s) * N, N);             \
+            }                                                                                    \
+            y += m * n * N;                                                                      \
+            for (a = r - 2 - plane; a >= 0; a--) {                                               \
                 off += st[a];                                                                    \
                 if (++idx[a] < dims[a]) break;                                                   \
                 off -= st[a] * dims[a];                                                          \
