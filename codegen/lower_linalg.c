@@ -67,9 +67,9 @@ static Status pack_operand(const Node *n, KernelCall *kc, int k, bool as_a, int6
 {
     const CpuTarget *c = codegen_cpu;
     int64_t K = as_a ? cols : rows, P = as_a ? kiln_gemm_round_up(rows, c->mr) : kiln_gemm_round_up(cols, c->nr);
-    float *dst = pack_alloc(kc, k, P * K);
+    float *dst = pack_alloc(kc, k, P * (as_a ? kiln_gemm_round_up(K, c->vec_bytes / 4) : K));
     if (!dst) return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
-    if (as_a) kiln_sgemm_pack_a(dst, n->in[k]->data, rs, cs, rows, 0, P, 0, K, c->mr);
+    if (as_a) kiln_sgemm_pack_a(dst, n->in[k]->data, rs, cs, rows, 0, P, 0, K, c->mr, c->vec_bytes / 4);
     else kiln_sgemm_pack_b(dst, n->in[k]->data, rs, cs, cols, 0, P, 0, K, c->nr);
     return ST_OK;
 }
@@ -213,12 +213,12 @@ static Status lower_conv_fast(const Node *n, const LaConv *g, KernelCall *kc, bo
                   g->pb[two] == 0;
     gemm_scratch(kc, Mg, OH * OW, K, true, kiln_sgemm_b_mode(0, !direct, 1));
     /* per group, its Mg rows of W [M, K] as A */
-    int64_t P = kiln_gemm_round_up(Mg, c->mr);
-    float *dst = pack_alloc(kc, 1, g->group * P * K);
+    int64_t P = kiln_gemm_round_up(Mg, c->mr), Kp = kiln_gemm_round_up(K, c->vec_bytes / 4);
+    float *dst = pack_alloc(kc, 1, g->group * P * Kp);
     if (!dst) return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
     const float *w = n->in[1]->data;
     for (int64_t gi = 0; gi < g->group; gi++)
-        kiln_sgemm_pack_a(dst + gi * P * K, w + gi * Mg * K, K, 1, Mg, 0, P, 0, K, c->mr);
+        kiln_sgemm_pack_a(dst + gi * P * Kp, w + gi * Mg * K, K, 1, Mg, 0, P, 0, K, c->mr, c->vec_bytes / 4);
     return ST_OK;
 }
 

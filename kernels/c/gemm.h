@@ -87,6 +87,10 @@
 #define KILN_GEMM_NC KILN_GEMM_NC_FOR(KILN_GEMM_NR)
 #define KILN_VL (KILN_VEC_BYTES / 4)
 #define KILN_NV (KILN_GEMM_NR / KILN_VL)
+/* A's panels hold their rows in blocks of KB columns (see kiln_sgemm_pack_a);
+ * KB_MAX: the largest KB of any target, for sizes the compiler computes */
+#define KILN_GEMM_KB KILN_VL
+#define KILN_GEMM_KB_MAX 16
 
 static KILN_UNUSED int64_t kiln_gemm_round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 static KILN_UNUSED int64_t kiln_gemm_min(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -105,7 +109,8 @@ static KILN_UNUSED int64_t kiln_sgemm_scratch(int64_t M, int64_t N, int64_t K, i
     int64_t kc = K < 1 ? 1 : kiln_gemm_min(K, KILN_GEMM_KC);
     int64_t mc = kiln_gemm_min(kiln_gemm_round_up(M, mr), KILN_GEMM_MC_FOR(mr));
     int64_t nc = kiln_gemm_min(kiln_gemm_round_up(N, nr), KILN_GEMM_NC_FOR(nr));
-    return (a_packed ? 0 : mc * kc) + (b_mode == KILN_B_PACKED ? 0 : b_mode == KILN_B_DIRECT ? kc * nr : kc * nc);
+    return (a_packed ? 0 : mc * kiln_gemm_round_up(kc, KILN_GEMM_KB_MAX)) +
+           (b_mode == KILN_B_PACKED ? 0 : b_mode == KILN_B_DIRECT ? kc * nr : kc * nc);
 }
 
 typedef char kiln_gemm_nr_fits_lanes[(KILN_GEMM_NR % KILN_VL) == 0 ? 1 : -1];
@@ -151,33 +156,31 @@ static KILN_UNUSED int kiln_sgemm_b_mode(int b_packed, int has_im, int64_t bcs)
 
 
 /*
- * Packing. Rows [i0, i0+mc) of A, k in [k0, k0+kc), into panels of mr rows:
- * dst[(i/mr)][k][i%mr], zero past M. Columns of B likewise, panels of nr.
- * The compiler calls these with the target's mr, nr to pre-pack weights
- * over the whole K; run time packs activations block by block.
+ * Packing. Rows [i0, i0+mc) of A, k in [k0, k0+kc), into panels of mr rows,
+ * each in blocks of kb columns: a panel is [ceil(kc/kb)][mr][kb] (the last
+ * block's columns past kc unused), zero past M. Rows of a block are then
+ * whole vectors of a row-major A, and the micro-kernel finds the mr values
+ * of each k at fixed offsets. Columns of B go into panels of nr,
+ * dst[(j/nr)][k][j%nr]. The compiler calls these with the target's mr, kb,
+ * nr to pre-pack weights over the whole K; run time packs activations block
+ * by block (kc is then a multiple of kb but for the last block of K).
  */
+
+/* Where element (r, k) of such a panel lies. */
+static KILN_UNUSED int64_t kiln_sgemm_apan_at(int64_t r, int64_t k, int64_t mr, int64_t kb)
+{
+    return (k - k % kb) * mr + r * kb + k % kb;
+}
+
 static KILN_UNUSED void kiln_sgemm_pack_a(float *dst, const float *a, int64_t ars, int64_t acs, int64_t M,
-                                          int64_t i0, int64_t mc, int64_t k0, int64_t kc, int64_t mr)
+                                          int64_t i0, int64_t mc, int64_t k0, int64_t kc, int64_t mr, int64_t kb)
 {
     int64_t ip, k, r;
-    for (ip = 0; ip < mc; ip += mr, dst += mr * kc) {
+    for (ip = 0; ip < mc; ip += mr, dst += mr * kiln_gemm_round_up(kc, kb)) {
         int64_t rows = kiln_gemm_min(kiln_gemm_min(mr, mc - ip), M - i0 - ip);
-        if (rows < 0) rows = 0;
-        if (ars == 1) { /* A's columns are contiguous (a transposed operand): read them */
-            for (k = 0; k < kc; k++) {
-                const float *col = a + (k0 + k) * acs + i0 + ip;
-                for (r = 0; r < rows; r++) dst[k * mr + r] = col[r];
-                for (; r < mr; r++) dst[k * mr + r] = 0.0f;
-            }
-            continue;
-        }
-        /* row by row: the reads are contiguous when A is row-major */
-        for (r = 0; r < mr; r++) {
-            const float *row = a + (i0 + ip + r) * ars + k0 * acs;
-            if (r >= rows) for (k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
-            else if (acs == 1) for (k = 0; k < kc; k++) dst[k * mr + r] = row[k];
-            else for (k = 0; k < kc; k++) dst[k * mr + r] = row[k * acs];
-        }
+        for (r = 0; r < mr; r++)
+            for (k = 0; k < kc; k++)
+                dst[kiln_sgemm_apan_at(r, k, mr, kb)] = r < rows ? a[(i0 + ip + r) * ars + (k0 + k) * acs] : 0.0f;
     }
 }
 
@@ -243,45 +246,41 @@ static KILN_UNUSED int64_t kiln_sgemm_rows_read(int64_t mr)
 #endif
 }
 
-/* Panels of A read from a channels-last convolution input: row i is output
- * pixel i, its k run over the taps' C contiguous channels. A pixel whose
- * window lies inside the input reads k at off[k] from the window's corner;
- * one at the border checks each tap. Rows past M are zero up to those the
- * micro-kernel reads. */
+/* Panels of A (as kiln_sgemm_pack_a lays them out) read from a channels-last
+ * convolution input: row i is output pixel i, k runs over the taps (kh, kw)
+ * and their C channels. Element k of a pixel's window is off[k] past its
+ * corner, at (th[k], tw[k]) from it: a window inside the input reads with no
+ * tests, one at the border tests each k. Rows past M are zero up to those
+ * the micro-kernel reads. */
 static KILN_UNUSED void kiln_sgemm_pack_a_nhwc(float *dst, const kiln_im2col *g, int64_t M, int64_t i0, int64_t mc,
-                                               int64_t k0, int64_t kc, int64_t mr)
+                                               int64_t k0, int64_t kc, int64_t mr, int64_t kb)
 {
-    int64_t off[KILN_GEMM_KC], ip, r, k, u, n;
-    int64_t c0 = k0 % g->C, kh0 = k0 / g->C / g->KW, kw0 = k0 / g->C % g->KW;
-    int64_t c = c0, kh = kh0, kw = kw0;
-    for (k = 0; k < kc; k++) { /* the window offsets of k0 .. k0 + kc */
-        off[k] = (kh * g->dh * g->W + kw * g->dw) * g->C + c;
+    int64_t off[KILN_GEMM_KC], th[KILN_GEMM_KC], tw[KILN_GEMM_KC], ip, r, k, u;
+    int64_t c = k0 % g->C, kh = k0 / g->C / g->KW, kw = k0 / g->C % g->KW;
+    for (k = 0; k < kc; k++) {
+        th[k] = kh * g->dh, tw[k] = kw * g->dw, off[k] = (th[k] * g->W + tw[k]) * g->C + c;
         if (++c == g->C && (c = 0, ++kw == g->KW)) kw = 0, kh++;
     }
-    for (ip = 0; ip < mc; ip += mr, dst += mr * kc) {
+    for (ip = 0; ip < mc; ip += mr, dst += mr * kiln_gemm_round_up(kc, kb)) {
         int64_t rows = kiln_gemm_min(kiln_gemm_min(mr, mc - ip), M - i0 - ip);
-        for (r = 0; r < rows; r++) {
+        for (r = 0; r < kiln_sgemm_rows_read(rows); r++) {
             int64_t i = i0 + ip + r, ih0 = i / g->OW * g->sh - g->ph, iw0 = i % g->OW * g->sw - g->pw;
-            float *d = dst + r;
-            if (ih0 >= 0 && ih0 + (g->KH - 1) * g->dh < g->H && iw0 >= 0 && iw0 + (g->KW - 1) * g->dw < g->W) {
-                const float *s = g->x + (ih0 * g->W + iw0) * g->C;
-                for (k = 0; k < kc; k++) d[k * mr] = s[off[k]];
-                continue;
-            }
-            for (k = 0, c = c0, kh = kh0, kw = kw0; k < kc; k += n, c = 0) { /* tap (kh, kw): a run of channels */
-                int64_t ih = ih0 + kh * g->dh, iw = iw0 + kw * g->dw;
-                n = kiln_gemm_min(g->C - c, kc - k);
-                if (ih >= 0 && ih < g->H && iw >= 0 && iw < g->W) {
-                    const float *s = g->x + (ih * g->W + iw) * g->C + c;
-                    for (u = 0; u < n; u++) d[(k + u) * mr] = s[u];
-                } else {
-                    for (u = 0; u < n; u++) d[(k + u) * mr] = 0.0f;
-                }
-                if (++kw == g->KW) kw = 0, kh++;
+            int inside = ih0 >= 0 && ih0 + (g->KH - 1) * g->dh < g->H && iw0 >= 0 && iw0 + (g->KW - 1) * g->dw < g->W;
+            int64_t s = (ih0 * g->W + iw0) * g->C; /* the corner, perhaps outside */
+            for (k = 0; k < kc; k += kb) {
+                int64_t w = kiln_gemm_min(kb, kc - k);
+                float *d = dst + k * mr + r * kb;
+                if (r >= rows)
+                    for (u = 0; u < w; u++) d[u] = 0.0f;
+                else if (inside)
+                    for (u = 0; u < w; u++) d[u] = g->x[s + off[k + u]];
+                else
+                    for (u = 0; u < w; u++) {
+                        int64_t ih = ih0 + th[k + u], iw = iw0 + tw[k + u];
+                        d[u] = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? g->x[s + off[k + u]] : 0.0f;
+                    }
             }
         }
-        for (r = rows < 0 ? 0 : rows; r < kiln_sgemm_rows_read(rows); r++)
-            for (k = 0; k < kc; k++) dst[k * mr + r] = 0.0f;
     }
 }
 
@@ -294,6 +293,15 @@ static KILN_UNUSED float kiln_sgemm_epi_at(const kiln_sgemm_epi *e, float x, int
         if (e->add[q]) x += e->scale[q] * e->add[q][i * e->rs[q] + j * e->cs[q]];
     if (e->clamp) x = x < e->lo ? e->lo : x > e->hi ? e->hi : x;
     return x;
+}
+
+/* An epilogue that changes nothing. */
+static KILN_UNUSED int kiln_sgemm_epi_none(const kiln_sgemm_epi *e)
+{
+    int q;
+    for (q = 0; q < KILN_SGEMM_NADD; q++)
+        if (e->add[q]) return 0;
+    return e->alpha == 1.0f && !e->clamp;
 }
 
 /* An epilogue the micro-kernel applies in registers: its adds are contiguous
@@ -328,52 +336,28 @@ KILN_TARGET static inline kiln_vf kiln_vsel(kiln_vi m, kiln_vf y, kiln_vf x)
 
 KILN_TARGET static inline kiln_vf kiln_vsplat(float x) { return (kiln_vf){0} + x; }
 
-/* kiln_sgemm_pack_a at run time for a row-major A (acs 1): a whole panel
- * moves as 4 x 4 blocks transposed in 16-byte vectors, the rest (rows past a
- * multiple of 4, k past one, a ragged last panel) as kiln_sgemm_pack_a does. */
-typedef float kiln_v4 __attribute__((vector_size(16)));
-typedef float kiln_v4u __attribute__((vector_size(16), aligned(4)));
-#ifdef __clang__
-#define KILN_SHUF4(x, y, i, j, k, l) __builtin_shufflevector(x, y, i, j, k, l)
-#else
-typedef int32_t kiln_v4i __attribute__((vector_size(16)));
-#define KILN_SHUF4(x, y, i, j, k, l) __builtin_shuffle(x, y, (kiln_v4i){i, j, k, l})
-#endif
-
+/* kiln_sgemm_pack_a at run time for a row-major A (acs 1): a block's rows
+ * are whole vectors of A's rows. Rows past M are zero only where the
+ * micro-kernel for a ragged panel reads them. */
 KILN_TARGET static KILN_UNUSED void kiln_sgemm_pack_a_rows(float *dst, const float *a, int64_t ars, int64_t M,
                                                            int64_t i0, int64_t mc, int64_t k0, int64_t kc)
 {
-    enum { MR = KILN_GEMM_MR };
-    int64_t ip, k, r;
-    for (ip = 0; ip < mc; ip += MR, dst += MR * kc) {
+    enum { MR = KILN_GEMM_MR, KB = KILN_GEMM_KB };
+    int64_t ip, k, r, u;
+    for (ip = 0; ip < mc; ip += MR, dst += MR * kiln_gemm_round_up(kc, KB)) {
         const float *row = a + (i0 + ip) * ars + k0;
-        int64_t k4 = 0;
         int64_t rows = kiln_gemm_min(kiln_gemm_min(MR, mc - ip), M - i0 - ip);
-        if (rows < MR) { /* a ragged panel: zeros only in the rows its micro-kernel reads */
-            int64_t used = kiln_sgemm_rows_read(rows);
-            for (r = 0; r < rows; r++)
-                for (k = 0; k < kc; k++) dst[k * MR + r] = row[r * ars + k];
-            for (k = 0; k < kc && rows < used; k++)
-                for (r = rows < 0 ? 0 : rows; r < used; r++) dst[k * MR + r] = 0.0f;
-            continue;
+        int64_t used = rows < MR ? kiln_sgemm_rows_read(rows) : MR;
+        for (k = 0; k + KB <= kc; k += KB) {
+            float *d = dst + k * MR;
+            for (r = 0; r < rows; r++) *(kiln_vfu *)(d + r * KB) = *(const kiln_vfu *)(row + r * ars + k);
+            for (; r < used; r++) *(kiln_vfu *)(d + r * KB) = kiln_vsplat(0.0f);
         }
-        for (k4 = 0; k4 + 4 <= kc; k4 += 4)
-            for (r = 0; r + 4 <= MR; r += 4) {
-                const float *x = row + r * ars + k4;
-                kiln_v4 x0 = *(const kiln_v4u *)x, x1 = *(const kiln_v4u *)(x + ars);
-                kiln_v4 x2 = *(const kiln_v4u *)(x + 2 * ars), x3 = *(const kiln_v4u *)(x + 3 * ars);
-                kiln_v4 t0 = KILN_SHUF4(x0, x1, 0, 4, 1, 5), t1 = KILN_SHUF4(x0, x1, 2, 6, 3, 7);
-                kiln_v4 t2 = KILN_SHUF4(x2, x3, 0, 4, 1, 5), t3 = KILN_SHUF4(x2, x3, 2, 6, 3, 7);
-                float *d = dst + k4 * MR + r;
-                *(kiln_v4u *)d = KILN_SHUF4(t0, t2, 0, 1, 4, 5);
-                *(kiln_v4u *)(d + MR) = KILN_SHUF4(t0, t2, 2, 3, 6, 7);
-                *(kiln_v4u *)(d + 2 * MR) = KILN_SHUF4(t1, t3, 0, 1, 4, 5);
-                *(kiln_v4u *)(d + 3 * MR) = KILN_SHUF4(t1, t3, 2, 3, 6, 7);
-            }
-        for (r = MR / 4 * 4; r < MR; r++) /* rows past the blocks */
-            for (k = 0; k < k4; k++) dst[k * MR + r] = row[r * ars + k];
-        for (k = k4; k < kc; k++) /* k past them */
-            for (r = 0; r < MR; r++) dst[k * MR + r] = row[r * ars + k];
+        if (k < kc) { /* the last block, narrower than a vector */
+            float *d = dst + k * MR;
+            for (r = 0; r < used; r++)
+                for (u = 0; u < kc - k; u++) d[r * KB + u] = r < rows ? row[r * ars + k + u] : 0.0f;
+        }
     }
 }
 
@@ -424,22 +408,25 @@ kiln_sgemm_epi_plan(kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e, int R, int6
     }
 }
 
-/* Row i, vector v of the tile through its epilogue. */
-KILN_TARGET static inline __attribute__((always_inline)) kiln_vf
-kiln_sgemm_epi_tile_v(const kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e, kiln_vf x, int i, int v, int64_t i0,
-                      int64_t j0)
+/* The tile's epilogue where it has an add of its own per element (a
+ * residual): a pass over the R x NR tile at c, just stored, still in cache. */
+KILN_TARGET static KILN_UNUSED void kiln_sgemm_epi_general(const kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e,
+                                                           float *c, int64_t ldc, int R, int64_t i0, int64_t j0)
 {
-    int q;
-    x = x * t->alpha + t->col[v] + t->row[i];
-    if (t->general)
-        for (q = 0; q < KILN_SGEMM_NADD; q++)
-            if (e->add[q] && e->cs[q] == 1 && e->rs[q] != 0)
-                x += e->scale[q] * *(const kiln_vfu *)(e->add[q] + (i0 + i) * e->rs[q] + j0 + v * KILN_VL);
-    if (t->clamp) {
-        x = kiln_vsel(x < t->lo, t->lo, x);
-        x = kiln_vsel(x > t->hi, t->hi, x);
-    }
-    return x;
+    int q, i, v;
+    for (i = 0; i < R; i++)
+        for (v = 0; v < KILN_NV; v++) {
+            kiln_vfu *cv = (kiln_vfu *)(c + i * ldc + v * KILN_VL);
+            kiln_vf x = *cv * t->alpha + t->col[v] + t->row[i];
+            for (q = 0; q < KILN_SGEMM_NADD; q++)
+                if (e->add[q] && e->cs[q] == 1 && e->rs[q] != 0)
+                    x += e->scale[q] * *(const kiln_vfu *)(e->add[q] + (i0 + i) * e->rs[q] + j0 + v * KILN_VL);
+            if (t->clamp) {
+                x = kiln_vsel(x < t->lo, t->lo, x);
+                x = kiln_vsel(x > t->hi, t->hi, x);
+            }
+            *cv = x;
+        }
 }
 
 /* The body, for R of the MR rows (A's panels stay MR wide): inlined with R
@@ -459,24 +446,32 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
     }
     for (i = 0; i < R; i++)
         for (v = 0; v < KILN_NV; v++) acc[i][v] = (kiln_vf){0};
-    for (k = 0; k < kc; k++) {
-        kiln_vf bv[KILN_NV];
-        for (v = 0; v < KILN_NV; v++) bv[v] = *(const kiln_vfu *)(b + v * KILN_VL);
-        for (i = 0; i < R; i++)
-            for (v = 0; v < KILN_NV; v++) acc[i][v] += bv[v] * a[i];
-        a += KILN_GEMM_MR;
-        b += ldb;
+    for (k = 0; k < kc; k += KILN_GEMM_KB, a += KILN_GEMM_MR * KILN_GEMM_KB) { /* A's blocks: [MR][KB] */
+        int64_t kk, w = kiln_gemm_min(KILN_GEMM_KB, kc - k);
+        for (kk = 0; kk < w; kk++, b += ldb) {
+            kiln_vf bv[KILN_NV];
+            for (v = 0; v < KILN_NV; v++) bv[v] = *(const kiln_vfu *)(b + v * KILN_VL);
+            for (i = 0; i < R; i++)
+                for (v = 0; v < KILN_NV; v++) acc[i][v] += bv[v] * a[i * KILN_GEMM_KB + kk];
+        }
     }
     if (!first)
         for (i = 0; i < R; i++)
             for (v = 0; v < KILN_NV; v++) acc[i][v] += *(const kiln_vfu *)(c + i * ldc + v * KILN_VL);
-    if (e) {
-        kiln_sgemm_epi_plan(&et, e, R, i0, j0);
+    if (e) kiln_sgemm_epi_plan(&et, e, R, i0, j0);
+    if (e && !et.general) { /* in registers: loops without branches, which the compiler unrolls */
         for (i = 0; i < R; i++)
-            for (v = 0; v < KILN_NV; v++) acc[i][v] = kiln_sgemm_epi_tile_v(&et, e, acc[i][v], i, v, i0, j0);
+            for (v = 0; v < KILN_NV; v++) acc[i][v] = acc[i][v] * et.alpha + et.col[v] + et.row[i];
+        if (et.clamp)
+            for (i = 0; i < R; i++)
+                for (v = 0; v < KILN_NV; v++) {
+                    acc[i][v] = kiln_vsel(acc[i][v] < et.lo, et.lo, acc[i][v]);
+                    acc[i][v] = kiln_vsel(acc[i][v] > et.hi, et.hi, acc[i][v]);
+                }
     }
     for (i = 0; i < R; i++)
         for (v = 0; v < KILN_NV; v++) *(kiln_vfu *)(c + i * ldc + v * KILN_VL) = acc[i][v];
+    if (e && et.general) kiln_sgemm_epi_general(&et, e, c, ldc, R, i0, j0);
 }
 
 /* kiln_sgemm_ukrR: R rows. The full tile, and fewer rows for a ragged last
@@ -532,9 +527,9 @@ static KILN_UNUSED int kiln_sgemm_ukr_rows(int64_t mr, int64_t kc, const float *
     int i, j, R = (int)mr;
     for (i = 0; i < R; i++)
         for (j = 0; j < KILN_GEMM_NR; j++) acc[i][j] = 0.0f;
-    for (k = 0; k < kc; k++, a += KILN_GEMM_MR, b += ldb)
+    for (k = 0; k < kc; k++, b += ldb)
         for (i = 0; i < R; i++)
-            for (j = 0; j < KILN_GEMM_NR; j++) acc[i][j] += a[i] * b[j];
+            for (j = 0; j < KILN_GEMM_NR; j++) acc[i][j] += a[kiln_sgemm_apan_at(i, k, KILN_GEMM_MR, KILN_GEMM_KB)] * b[j];
     for (i = 0; i < R; i++)
         for (j = 0; j < KILN_GEMM_NR; j++) {
             float *cp = c + i * ldc + j, x = acc[i][j] + (first ? 0.0f : *cp);
@@ -585,8 +580,9 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
     enum { MR = KILN_GEMM_MR, NR = KILN_GEMM_NR };
     int bmode = kiln_sgemm_b_mode(g->bp != 0, g->im != 0, g->bcs);
     int64_t M = g->M, K = g->K, jc, pc, ic, jr, ir;
-    int64_t kcmax = K < 1 ? 1 : kiln_gemm_min(K, KILN_GEMM_KC);
-    float *abuf = scratch, *bbuf = abuf + (g->ap ? 0 : kiln_gemm_min(kiln_gemm_round_up(M, MR), KILN_GEMM_MC) * kcmax);
+    int64_t kcmax = K < 1 ? 1 : kiln_gemm_min(K, KILN_GEMM_KC), Kp = kiln_gemm_round_up(K, KILN_GEMM_KB);
+    float *abuf = scratch, *bbuf = abuf + (g->ap ? 0 : kiln_gemm_min(kiln_gemm_round_up(M, MR), KILN_GEMM_MC) *
+                                                          kiln_gemm_round_up(kcmax, KILN_GEMM_KB_MAX));
     int vec_epi = kiln_sgemm_epi_vector(&g->e);
     kiln_gemm_tile t;
     for (jc = j0; jc < j1; jc += KILN_GEMM_NC) {
@@ -595,7 +591,7 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
             int64_t kc = kiln_gemm_min(K - pc, KILN_GEMM_KC), bstride = 0, ldb = NR;
             const float *bblk;
             int first = pc == 0, last = pc + KILN_GEMM_KC >= K;
-            const kiln_sgemm_epi *e = last && vec_epi ? &g->e : 0;
+            const kiln_sgemm_epi *e = last && vec_epi && !kiln_sgemm_epi_none(&g->e) ? &g->e : 0;
             if (bmode == KILN_B_PACKED) {
                 bblk = g->bp + jc * K + pc * NR; /* panels over the whole K */
                 bstride = K * NR;
@@ -612,18 +608,18 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
                 int64_t mc = kiln_gemm_min(i1 - ic, KILN_GEMM_MC), astride;
                 const float *ablk;
                 if (g->ap) {
-                    ablk = g->ap + ic * K + pc * MR;
-                    astride = K * MR;
+                    ablk = g->ap + ic * Kp + pc * MR;
+                    astride = Kp * MR;
                 } else {
-                    if (g->ima) kiln_sgemm_pack_a_nhwc(abuf, g->ima, M, ic, mc, pc, kc, MR);
+                    if (g->ima) kiln_sgemm_pack_a_nhwc(abuf, g->ima, M, ic, mc, pc, kc, MR, KILN_GEMM_KB);
                     else
 #ifndef KILN_GENERIC
                     if (g->acs == 1) kiln_sgemm_pack_a_rows(abuf, g->a, g->ars, M, ic, mc, pc, kc);
                     else
 #endif
-                        kiln_sgemm_pack_a(abuf, g->a, g->ars, g->acs, M, ic, mc, pc, kc, MR);
+                        kiln_sgemm_pack_a(abuf, g->a, g->ars, g->acs, M, ic, mc, pc, kc, MR, KILN_GEMM_KB);
                     ablk = abuf;
-                    astride = kc * MR;
+                    astride = kiln_gemm_round_up(kc, KILN_GEMM_KB) * MR;
                 }
                 for (jr = 0; jr < nc; jr += NR) {
                     int64_t nr = kiln_gemm_min(nc - jr, NR), pldb = ldb;
@@ -823,7 +819,7 @@ KILN_KERNEL kiln_gemm_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 KILN_KERNEL kiln_conv_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     KILN_CONV2D_PARAMS;
-    int64_t K = Cg * KH * KW, wstride = kiln_gemm_round_up(Mg, KILN_GEMM_MR) * K;
+    int64_t K = Cg * KH * KW, wstride = kiln_gemm_round_up(Mg, KILN_GEMM_MR) * kiln_gemm_round_up(K, KILN_GEMM_KB);
     int direct = KH == 1 && KW == 1 && p[10] == 1 && p[11] == 1 && OH == H && OW == W && p[14] == 0 && p[15] == 0;
     kiln_im2col im;
     kiln_sgemm_args g;

@@ -12,6 +12,7 @@
 #include "../../kernels/c/linalg.h"
 #include "../../kernels/c/fused.h"
 #include "../../kernels/c/gemm.h"
+#include "../../kernels/c/conv_nhwc.h"
 #include "test.h"
 
 static uint32_t rng = 1;
@@ -72,8 +73,8 @@ static void check_matmul(int64_t M, int64_t N, int64_t K, int mode, int fz)
         in[1] = pk;
     } else if (ap) {
         int64_t P = kiln_gemm_round_up(M, KILN_GEMM_MR);
-        pk = malloc(sizeof *pk * (size_t)(P * K + 1));
-        kiln_sgemm_pack_a(pk, a, K, 1, M, 0, P, 0, K, KILN_GEMM_MR);
+        pk = malloc(sizeof *pk * (size_t)(P * kiln_gemm_round_up(K, KILN_GEMM_KB) + 1));
+        kiln_sgemm_pack_a(pk, a, K, 1, M, 0, P, 0, K, KILN_GEMM_MR, KILN_GEMM_KB);
         in[0] = pk;
     }
     out[0] = y;
@@ -120,14 +121,54 @@ static void test_gemm_epilogue(void)
     }
 }
 
-/* Conv (grouped, strided, padded, dilated, 1x1) and depthwise against kiln_conv_f32. */
+/* a[N][D0][D1] as [N][D1][D0] */
+static float *transposed(const float *a, int64_t N, int64_t D0, int64_t D1)
+{
+    float *t = malloc(sizeof *t * (size_t)(N * D0 * D1 + 1));
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t i = 0; i < D0; i++)
+            for (int64_t j = 0; j < D1; j++) t[(n * D1 + j) * D0 + i] = a[(n * D0 + i) * D1 + j];
+    return t;
+}
+
+/* The channels-last kernels (kernels/c/conv_nhwc.h, kiln_conv_nhwc_f32) on
+ * x and w of check_conv against its reference result r, weights packed as
+ * codegen/lower_linalg.c packs them. */
+static void check_conv_nhwc(const float *x, const float *w, const float *b, const float *r, const int64_t *pf,
+                            const double *f, int dw)
+{
+    int64_t N = pf[0], C = pf[1], M = pf[2], H = pf[4], W = pf[5], OH = pf[6], OW = pf[7], T = pf[8] * pf[9];
+    int64_t K = T * C, P = kiln_gemm_round_up(M, KILN_GEMM_NR);
+    float *xt = transposed(x, N, C, H * W), *y = malloc(sizeof *y * (size_t)(N * OH * OW * M + 1)), *yt;
+    float *pk = malloc(sizeof *pk * (size_t)(dw ? T * C : P * K)), *wt = malloc(sizeof *wt * (size_t)(K * M));
+    const void *in[3] = {xt, pk, b};
+    void *out[2] = {y, NULL};
+    if (dw) {
+        kiln_dwconv_nhwc_pack(pk, w, C, pf[8], pf[9]);
+        kiln_dwconv_nhwc_f32(pf, f, in, out);
+    } else {
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t t = 0; t < T; t++) wt[(t * C + c) * M + m] = w[(m * C + c) * T + t];
+        kiln_sgemm_pack_b(pk, wt, M, 1, M, 0, P, 0, K, KILN_GEMM_NR);
+        out[1] = scratch_for(OH * OW, M, K, 0, KILN_B_PACKED);
+        kiln_conv_nhwc_f32(pf, f, in, out);
+    }
+    yt = transposed(y, N, OH * OW, M);
+    ASSERT(close_all(yt, r, N * M * OH * OW, K));
+    free(xt), free(y), free(yt), free(pk), free(wt), free(out[1]);
+}
+
+/* Conv (grouped, strided, padded, dilated, 1x1) and depthwise against
+ * kiln_conv_f32, and channels last where those kernels take it. */
 static void check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int64_t KH, int64_t KW,
                        int64_t s, int64_t dl, int64_t pad, int clamp)
 {
     int64_t OH = (H + 2 * pad - (KH - 1) * dl - 1) / s + 1, OW = (W + 2 * pad - (KW - 1) * dl - 1) / s + 1;
     int64_t Cg = C / G, Mg = M / G, K = Cg * KH * KW, P = kiln_gemm_round_up(Mg, KILN_GEMM_MR), gi, i;
+    int64_t Kp = kiln_gemm_round_up(K, KILN_GEMM_KB);
     float *x = randf(N * C * H * W), *w = randf(M * K), *b = randf(M), *y = randf(N * M * OH * OW);
-    float *r = randf(N * M * OH * OW), *pk = malloc(sizeof *pk * (size_t)(G * P * K));
+    float *r = randf(N * M * OH * OW), *pk = malloc(sizeof *pk * (size_t)(G * P * Kp));
     int64_t pr[] = {2, N, C, M, G, 1, H, W, OH, OW, KH, KW, s, s, dl, dl, pad, pad};
     int64_t pf[] = {N, C, M, G, H, W, OH, OW, KH, KW, s, s, dl, dl, pad, pad, 1, clamp};
     double f[] = {0.0, 0.25};
@@ -137,7 +178,8 @@ static void check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, in
     kiln_conv_f32(pr, NULL, in, out);
     if (clamp)
         for (i = 0; i < N * M * OH * OW; i++) r[i] = r[i] < 0.0f ? 0.0f : r[i] > 0.25f ? 0.25f : r[i];
-    for (gi = 0; gi < G; gi++) kiln_sgemm_pack_a(pk + gi * P * K, w + gi * Mg * K, K, 1, Mg, 0, P, 0, K, KILN_GEMM_MR);
+    for (gi = 0; gi < G; gi++)
+        kiln_sgemm_pack_a(pk + gi * P * Kp, w + gi * Mg * K, K, 1, Mg, 0, P, 0, K, KILN_GEMM_MR, KILN_GEMM_KB);
     if (!dw) in[1] = pk;
     out[0] = y;
     out[1] = dw ? malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_dwconv_scratch(OH, OW, KH, KW, s, s, dl, dl, KILN_VL)))
@@ -149,6 +191,7 @@ static void check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, in
                 (long long)M, (long long)G, (long long)H, (long long)W, (long long)KH, (long long)KW, (long long)s,
                 (long long)dl, (long long)pad);
     ASSERT(close_all(y, r, N * M * OH * OW, K));
+    if (G == 1 || dw) check_conv_nhwc(x, w, b, r, pf, f, dw);
     free(x), free(w), free(b), free(y), free(r), free(pk), free(out[1]);
 }
 
