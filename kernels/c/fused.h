@@ -23,6 +23,7 @@
 #include "common.h"
 #include "elementwise.h"
 #include "linalg.h"
+#include "parallel.h"
 
 /* X(name, arity, value of a, b, c). */
 #define KILN_FZ_OPS(X)                                                                             \
@@ -198,21 +199,24 @@ KILN_FZ_TYPES(KILN_FZ_DEF_EW)
  * KILN_FZ_ number, -1 for none), rank, dims[rank], strides of in[3] [rank],
  * strides of in[4] [rank]. f: the activation's alpha and beta.
  */
-/* The epilogue a row at a time, each step a loop the compiler vectorises
- * (kernels/c/gemm.h's fast kernels run at memory speed only with it): for
- * types that compute in their storage type, where it rounds as the element
- * loop does. */
+/* The epilogue a row at a time, rows [row0, row1), each step a loop the
+ * compiler vectorises (kernels/c/gemm.h's fast kernels run at memory speed
+ * only with it): for types that compute in their storage type, where it
+ * rounds as the element loop does. */
 #define KILN_FZ_DEF_EPILOGUE_ROWS(S)                                                               \
     static KILN_UNUSED void kiln_fz_epilogue_rows_##S(kiln_ip p, kiln_ew_n_##S alpha, kiln_ew_n_##S beta, \
                                                       const kiln_ew_t_##S *b, const kiln_ew_t_##S *res, \
-                                                      kiln_ew_t_##S *y)                           \
+                                                      kiln_ew_t_##S *y, int64_t row0, int64_t row1) \
     {                                                                                              \
-        int64_t act = p[2], idx[KILN_KMAX_RANK] = {0}, off[2] = {0}, rows = 1, n, j, row, q;       \
+        int64_t act = p[2], idx[KILN_KMAX_RANK] = {0}, off[2] = {0}, n, j, row, q, rest = row0;    \
         int r = (int)p[3], a;                                                                      \
         const int64_t *dims = p + 4, *st = dims + r;                                               \
         n = dims[r - 1];                                                                           \
-        for (a = 0; a < r - 1; a++) rows *= dims[a];                                               \
-        for (row = 0; row < rows; row++, y += n) {                                                 \
+        for (a = r - 2; a >= 0; a--, rest /= dims[a + 1]) { /* row0's index on the outer axes */  \
+            idx[a] = rest % dims[a];                                                               \
+            off[0] += idx[a] * st[a], off[1] += idx[a] * st[r + a];                                \
+        }                                                                                          \
+        for (row = row0, y += row0 * n; row < row1; row++, y += n) {                              \
             for (q = 0; q < 2; q++) {                                                              \
                 const kiln_ew_t_##S *x = q ? res : b;                                              \
                 int64_t s = st[q * r + r - 1];                                                     \
@@ -236,7 +240,25 @@ KILN_FZ_TYPES(KILN_FZ_DEF_EW)
     }
 KILN_FZ_TYPES(KILN_FZ_DEF_EPILOGUE_ROWS)
 
+/* A share of the rows, for kiln_parallel. */
+typedef struct {
+    kiln_ip p;
+    kiln_fp f;
+    kiln_in in;
+    kiln_out out;
+    int64_t rows, chunk;
+} kiln_fz_rows_task;
+
 #define KILN_FZ_DEF_EPILOGUE(S)                                                                    \
+    static KILN_UNUSED void kiln_fz_rows_run_##S(void *ctx, int i)                                 \
+    {                                                                                              \
+        const kiln_fz_rows_task *t = (const kiln_fz_rows_task *)ctx;                               \
+        int64_t row0 = i * t->chunk, row1 = row0 + t->chunk < t->rows ? row0 + t->chunk : t->rows; \
+        if (row0 < row1)                                                                           \
+            kiln_fz_epilogue_rows_##S(t->p, (kiln_ew_n_##S)t->f[0], (kiln_ew_n_##S)t->f[1],       \
+                                      (const kiln_ew_t_##S *)t->in[3], (const kiln_ew_t_##S *)t->in[4], \
+                                      (kiln_ew_t_##S *)t->out[0], row0, row1);                     \
+    }                                                                                              \
     static KILN_UNUSED void kiln_fz_epilogue_##S(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)   \
     {                                                                                              \
         int64_t act = p[2], idx[KILN_KMAX_RANK] = {0}, off[2] = {0}, numel = 1, o;                 \
@@ -247,7 +269,12 @@ KILN_FZ_TYPES(KILN_FZ_DEF_EPILOGUE_ROWS)
         kiln_ew_n_##S alpha = (kiln_ew_n_##S)f[0], beta = (kiln_ew_n_##S)f[1];                     \
         for (a = 0; a < r; a++) numel *= dims[a];                                                  \
         if (r > 0 && sizeof(kiln_ew_t_##S) == sizeof(kiln_ew_n_##S)) {                             \
-            kiln_fz_epilogue_rows_##S(p, alpha, beta, b, res, y);                                  \
+            /* threads take whole rows; only where there is enough work to wake them */          \
+            kiln_fz_rows_task t;                                                                   \
+            int n = numel >= 65536 ? KILN_THREADS : 1;                                             \
+            t.p = p, t.f = f, t.in = in, t.out = out, t.rows = dims[r - 1] ? numel / dims[r - 1] : 0; \
+            t.chunk = (t.rows + n - 1) / n;                                                        \
+            kiln_parallel(n, kiln_fz_rows_run_##S, &t);                                            \
             return;                                                                                \
         }                                                                                          \
         for (o = 0; o < numel; o++, kiln_fz_step(r, dims, 2, st, idx, off)) {                      \

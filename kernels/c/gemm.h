@@ -20,12 +20,13 @@
  *   KILN_GENERIC          plain scalar C, for compilers without GNU vector
  *                         extensions: same tile, same packed layouts, so the
  *                         pre-packed weights still fit
- *   KILN_THREADS          N > 1: split the columns across rtlib's thread pool
+ *   KILN_THREADS          N > 1: split the work across rtlib's pool (parallel.h)
  * The micro-kernel, tile and blocking sizes are the only ISA-specific parts.
  */
 #ifndef KILN_KERNELS_GEMM_H
 #define KILN_KERNELS_GEMM_H
 #include "common.h"
+#include "parallel.h"
 
 #ifndef KILN_VEC_BYTES
 #define KILN_VEC_BYTES 16
@@ -64,10 +65,6 @@
 #else
 #define KILN_TARGET_FMA KILN_TARGET
 #endif
-#endif
-
-#ifndef KILN_THREADS
-#define KILN_THREADS 1
 #endif
 
 /* Cache blocking: an MR x KC panel of A stays in L1 while the KC x NC block
@@ -644,17 +641,6 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
             if (K == 0) break;
         }
     }
-}
-
-/* Run fn(ctx, 0..n-1): across rtlib's pool with threads, else in order. */
-static KILN_UNUSED void kiln_parallel(int n, void (*fn)(void *, int), void *ctx)
-{
-#if KILN_THREADS > 1
-    kiln_rt_parallel_for(n, fn, ctx);
-#else
-    int i;
-    for (i = 0; i < n; i++) fn(ctx, i);
-#endif
 }
 
 typedef struct {
