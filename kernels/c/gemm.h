@@ -426,6 +426,14 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_epi_general(const kiln_sgemm_epi_
         }
 }
 
+/* GCC keeps the accumulators in registers only if it unrolls every loop
+ * over them, the epilogue's too; Clang does without being told */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KILN_UNROLL _Pragma("GCC unroll 16")
+#else
+#define KILN_UNROLL
+#endif
+
 /* The body, for R of the MR rows (A's panels stay MR wide): inlined with R
  * constant, so that the accumulators live in registers. */
 KILN_TARGET_FMA static inline __attribute__((always_inline)) void
@@ -453,20 +461,20 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
         }
     }
     if (!first)
-        for (i = 0; i < R; i++)
+        KILN_UNROLL for (i = 0; i < R; i++)
             for (v = 0; v < KILN_NV; v++) acc[i][v] += *(const kiln_vfu *)(c + i * ldc + v * KILN_VL);
     if (e) kiln_sgemm_epi_plan(&et, e, R, i0, j0);
     if (e && !et.general) { /* in registers: loops without branches, which the compiler unrolls */
-        for (i = 0; i < R; i++)
+        KILN_UNROLL for (i = 0; i < R; i++)
             for (v = 0; v < KILN_NV; v++) acc[i][v] = acc[i][v] * et.alpha + et.col[v] + et.row[i];
         if (et.clamp)
-            for (i = 0; i < R; i++)
+            KILN_UNROLL for (i = 0; i < R; i++)
                 for (v = 0; v < KILN_NV; v++) {
                     acc[i][v] = kiln_vsel(acc[i][v] < et.lo, et.lo, acc[i][v]);
                     acc[i][v] = kiln_vsel(acc[i][v] > et.hi, et.hi, acc[i][v]);
                 }
     }
-    for (i = 0; i < R; i++)
+    KILN_UNROLL for (i = 0; i < R; i++)
         for (v = 0; v < KILN_NV; v++) *(kiln_vfu *)(c + i * ldc + v * KILN_VL) = acc[i][v];
     if (e && et.general) kiln_sgemm_epi_general(&et, e, c, ldc, R, i0, j0);
 }
