@@ -8,24 +8,12 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const ort = require(path.join(__dirname, 'ort', 'node_modules', 'onnxruntime-node'));
+const {open} = require('./ort_session');
 
 async function main() {
   const [model, threads, runs] = [process.argv[2], +process.argv[3], +process.argv[4]];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ort-profile-')), prefix = path.join(dir, 'p');
-  const session = await ort.InferenceSession.create(model, {
-    intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential',
-    graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix,
-  });
-  const feeds = {};
-  let state = 12345;
-  for (const name of session.inputNames) {
-    const meta = session.inputMetadata ? session.inputMetadata.find?.(m => m.name === name) : null;
-    const dims = meta && meta.shape ? meta.shape : JSON.parse(process.env.KILN_BENCH_SHAPE || '[]');
-    const n = dims.reduce((a, b) => a * b, 1), data = new Float32Array(n);
-    for (let i = 0; i < n; i++) { state = (state * 1103515245 + 12345) >>> 0; data[i] = state / 4294967296 * 2 - 1; }
-    feeds[name] = new ort.Tensor('float32', data, dims);
-  }
+  const {session, feeds} = await open(model, threads, {enableProfiling: true, profileFilePrefix: prefix});
   for (let i = 0; i < 10 + runs; i++) await session.run(feeds);
   session.endProfiling(); /* writes PREFIX_<date>.json */
   const file = fs.readdirSync(dir).find(f => f.endsWith('.json'));
