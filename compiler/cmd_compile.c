@@ -64,7 +64,7 @@ int cmd_compile(int argc, char **argv)
             return 0;
         }
         if (strcmp(a, "--list-passes") == 0) {
-            for (int p = 0; p < npasses; p++) printf("%-16s %s\n", passes[p].name, passes[p].help);
+            for (int p = 0; p < npasses; p++) printf("%-20s %s\n", passes[p].name, passes[p].help);
             for (int level = 0; level <= 2; level++) {
                 printf("\n-O%d:", level);
                 for (const char *const *p = pipeline_for_level(level); *p; p++) printf(" %s", *p);

@@ -109,7 +109,7 @@ Status run_pipeline(Graph *g, const CompileOptions *o, Diag *d)
         !pass_find(o->dump_after))
         return diag_error(d, ST_USAGE, NULL, "--dump-ir-after=%s: no such pass (see kiln compile --list-passes)", o->dump_after);
     if (dump(g, o, 0, "import", d)) return d->status;
-    if (o->time_passes) fprintf(stderr, "%-16s %10s %8s %8s\n", "pass", "ms", "nodes", "after");
+    if (o->time_passes) fprintf(stderr, "%-20s %10s %8s %8s\n", "pass", "ms", "nodes", "after");
     double total = 0;
     for (int i = 0; i < count; i++) {
         int before = live_nodes(g);
@@ -117,12 +117,12 @@ Status run_pipeline(Graph *g, const CompileOptions *o, Diag *d)
         Status st = list[i]->run(g, d);
         double ms = now_ms() - t0;
         total += ms;
-        if (o->time_passes) fprintf(stderr, "%-16s %10.3f %8d %8d\n", list[i]->name, ms, before, live_nodes(g));
+        if (o->time_passes) fprintf(stderr, "%-20s %10.3f %8d %8d\n", list[i]->name, ms, before, live_nodes(g));
         if (st) return st;
         if (o->verify_each && graph_verify(g, d)) return d->status;
         if (dump(g, o, i + 1, list[i]->name, d)) return d->status;
     }
-    if (o->time_passes) fprintf(stderr, "%-16s %10.3f %8s %8d\n", "total", total, "", live_nodes(g));
+    if (o->time_passes) fprintf(stderr, "%-20s %10.3f %8s %8d\n", "total", total, "", live_nodes(g));
     return ST_OK;
 }
 

@@ -17,7 +17,7 @@ const Pass passes[] = {
     {"fuse-attention", "MatMul, scale, mask Add, Softmax, MatMul into one Attention node", pass_fuse_attention},
     {"fuse-epilogues", "Conv/Gemm/MatMul + bias Add + residual Add + activation into one node", pass_fuse_epilogues},
     {"fuse-elementwise", "chains of float elementwise ops into one Elementwise node (one loop)", pass_fuse_elementwise},
-    {"layout-channels-last", "run 2-D float convolutions channels-last (NHWC) on the C target, chains without transposes between", pass_layout_channels_last},
+    {"layout-channels-last", "2-D float convolutions channels last (NHWC) on the C target, no transposes inside a chain", pass_layout_channels_last},
     {"plan-memory", "pack intermediate tensors into one workspace by lifetime", pass_plan_memory},
 };
 const int npasses = sizeof passes / sizeof *passes;
