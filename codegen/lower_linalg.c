@@ -146,8 +146,6 @@ static Status lower_gemm_fast(const Node *n, const LaGemm *g, KernelCall *kc, Di
     return ST_OK;
 }
 
-static bool conv_depthwise(const LaConv *g) { return g->group == g->C && g->group == g->M; }
-
 /* The parameters of the fast convolutions (KILN_CONV2D_PARAMS), a 1-D one as H = KH = 1. */
 static void conv_params(const Node *n, const LaConv *g, KernelCall *kc, bool clamp, double lo, double hi)
 {
@@ -167,7 +165,7 @@ static Status lower_conv_nhwc(const Node *n, const LaConv *g, KernelCall *kc, bo
     const CpuTarget *c = codegen_cpu;
     int64_t KH = g->k[0], KW = g->k[1], C = g->C, M = g->M, K = KH * KW * C, taps = KH * KW;
     const float *w = n->in[1]->data;
-    bool depthwise = conv_depthwise(g);
+    bool depthwise = la_conv_depthwise(g);
     if (depthwise) KC_KERNEL(kc, "gemm conv_nhwc", kiln_dwconv_nhwc_f32);
     else KC_KERNEL(kc, "gemm", kiln_conv_nhwc_f32);
     conv_params(n, g, kc, clamp, lo, hi);
@@ -198,7 +196,7 @@ static Status lower_conv_fast(const Node *n, const LaConv *g, KernelCall *kc, bo
     bool two = g->S == 2;
     int64_t H = two ? g->in[0] : 1, W = g->in[two], OH = two ? g->out[0] : 1, OW = g->out[two];
     int64_t KH = two ? g->k[0] : 1, KW = g->k[two], Cg = g->C / g->group, Mg = g->M / g->group, K = Cg * KH * KW;
-    bool depthwise = conv_depthwise(g);
+    bool depthwise = la_conv_depthwise(g);
     if (g->channels_last) return lower_conv_nhwc(n, g, kc, clamp, lo, hi, d);
     if (depthwise) KC_KERNEL(kc, "gemm", kiln_dwconv_f32);
     else KC_KERNEL(kc, "gemm", kiln_conv_fast_f32);

@@ -361,11 +361,11 @@ static KILN_UNUSED Status la_conv(const Node *n, bool transpose, LaConv *g, Diag
     return ST_OK;
 }
 
-/* A Conv the channels-last kernels take: 2-D, group 1 or depthwise (one output channel a group). */
-static KILN_UNUSED bool la_conv_nhwc_ok(const LaConv *g)
-{
-    return g->S == 2 && (g->group == 1 || (g->group == g->C && g->M == g->C));
-}
+/* A depthwise Conv: one input and one output channel a group. */
+static KILN_UNUSED bool la_conv_depthwise(const LaConv *g) { return g->group == g->C && g->group == g->M; }
+
+/* A Conv the channels-last kernels take: 2-D, group 1 or depthwise. */
+static KILN_UNUSED bool la_conv_nhwc_ok(const LaConv *g) { return g->S == 2 && (g->group == 1 || la_conv_depthwise(g)); }
 
 /* QuantizeLinear / DequantizeLinear: which scale each element uses. */
 typedef struct {

@@ -138,6 +138,15 @@ KILN_TARGET_FMA KILN_DWN_INLINE void kiln_dwn_span(int nkh, int nkw, const float
 #undef KILN_DWN_OFF
 }
 
+/* The taps t in [*t0, *t1) of a kernel of K taps d apart, starting at input
+ * index i0, that fall inside [0, n). */
+static KILN_UNUSED void kiln_dwn_taps(int64_t i0, int64_t n, int64_t d, int64_t K, int64_t *t0, int64_t *t1)
+{
+    *t0 = i0 >= 0 ? 0 : (-i0 + d - 1) / d;
+    *t1 = i0 >= n ? 0 : (n - i0 + d - 1) / d;
+    if (*t1 > K) *t1 = K;
+}
+
 /* One output column of one channel block, testing its kernel columns. x: the
  * input at (first kernel row used, column 0, first channel), w: the weights
  * at (first kernel row used, kw 0, first channel), iw0: the input column of
@@ -147,9 +156,7 @@ KILN_TARGET_FMA KILN_DWN_INLINE void kiln_dwn_col(const kiln_dwn_args *a, const 
 {
     int64_t C = a->C, W = a->W, KW = a->KW, dw = a->dw, rs = a->dh * W * C, i, k, kw0, kw1;
     kiln_dwn_v acc = bv;
-    kw0 = iw0 >= 0 ? 0 : (-iw0 + dw - 1) / dw;
-    kw1 = iw0 >= W ? 0 : (W - iw0 + dw - 1) / dw;
-    if (kw1 > KW) kw1 = KW;
+    kiln_dwn_taps(iw0, W, dw, KW, &kw0, &kw1);
     for (i = 0; i < nkh; i++)
         for (k = kw0; k < kw1; k++) acc += KILN_DWN_LD(w + (i * KW + k) * C) * KILN_DWN_LD(x + i * rs + (iw0 + k * dw) * C);
     acc = kiln_dwn_clamp(acc, a->clamp, lo, hi);
@@ -284,9 +291,7 @@ KILN_TARGET_FMA static KILN_UNUSED void kiln_dwn_row_scalar(const kiln_dwn_args 
     int64_t C = a->C, W = a->W, KW = a->KW, dw = a->dw, sw = a->sw, pw = a->pw, rs = a->dh * W * C, ow, c, i, k;
     for (ow = 0; ow < a->OW; ow++) {
         int64_t iw0 = ow * sw - pw, kw0, kw1;
-        kw0 = iw0 >= 0 ? 0 : (-iw0 + dw - 1) / dw;
-        kw1 = iw0 >= W ? 0 : (W - iw0 + dw - 1) / dw;
-        if (kw1 > KW) kw1 = KW;
+        kiln_dwn_taps(iw0, W, dw, KW, &kw0, &kw1);
         for (c = 0; c < C; c++) {
             float acc = a->b ? a->b[c] : 0.0f;
             for (i = 0; i < nkh; i++)
@@ -308,10 +313,7 @@ KILN_TARGET_FMA static KILN_UNUSED void kiln_dwn_row(const kiln_dwn_args *a, int
     float *y = a->y + (n * a->OH + oh) * a->OW * C;
     kiln_dwn_v lo = KILN_DWN_SPLAT(a->lo), hi = KILN_DWN_SPLAT(a->hi);
     int fast = a->dw == 1 && (a->sw == 1 || a->sw == 2);
-    /* the kernel rows kh with 0 <= ih0 + kh * dh < H */
-    kh0 = ih0 >= 0 ? 0 : (-ih0 + dh - 1) / dh;
-    kh1 = ih0 >= H ? 0 : (H - ih0 + dh - 1) / dh;
-    if (kh1 > a->KH) kh1 = a->KH;
+    kiln_dwn_taps(ih0, H, dh, a->KH, &kh0, &kh1); /* the kernel rows inside */
     nkh = kh1 > kh0 ? kh1 - kh0 : 0;
     if (nkh) x += ((n * H + ih0 + kh0 * dh) * a->W) * C;
     w = a->w + kh0 * KW * C;

@@ -333,6 +333,13 @@ KILN_TARGET static inline kiln_vf kiln_vsel(kiln_vi m, kiln_vf y, kiln_vf x)
 
 KILN_TARGET static inline kiln_vf kiln_vsplat(float x) { return (kiln_vf){0} + x; }
 
+/* x clamped to [lo, hi], a NaN passing through */
+KILN_TARGET static inline kiln_vf kiln_vclamp(kiln_vf x, kiln_vf lo, kiln_vf hi)
+{
+    x = kiln_vsel(x < lo, lo, x);
+    return kiln_vsel(x > hi, hi, x);
+}
+
 /* kiln_sgemm_pack_a at run time for a row-major A (acs 1): a block's rows
  * are whole vectors of A's rows. Rows past M are zero only where the
  * micro-kernel for a ragged panel reads them. */
@@ -368,17 +375,13 @@ KILN_TARGET static inline kiln_vf kiln_sgemm_epi_v(const kiln_sgemm_epi *e, kiln
         ad += i * e->rs[q] + j * e->cs[q];
         x += e->scale[q] * (e->cs[q] ? *(const kiln_vfu *)ad : kiln_vsplat(*ad));
     }
-    if (e->clamp) {
-        kiln_vf lo = kiln_vsplat(e->lo), hi = kiln_vsplat(e->hi);
-        x = kiln_vsel(x < lo, lo, x);
-        x = kiln_vsel(x > hi, hi, x);
-    }
-    return x;
+    return e->clamp ? kiln_vclamp(x, kiln_vsplat(e->lo), kiln_vsplat(e->hi)) : x;
 }
 
 /* The epilogue of one tile with what is constant on it read once: adds
  * broadcast down the columns (a bias per column) summed into col[], those
- * constant along a row into row[]; any other add goes element by element. */
+ * constant along a row into row[]; a tile with any other add (general)
+ * takes kiln_sgemm_epi_tile_mem instead. */
 typedef struct {
     kiln_vf alpha, lo, hi, col[KILN_NV];
     float row[KILN_GEMM_MR];
@@ -407,22 +410,14 @@ kiln_sgemm_epi_plan(kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e, int R, int6
 
 /* The tile's epilogue where it has an add of its own per element (a
  * residual): a pass over the R x NR tile at c, just stored, still in cache. */
-KILN_TARGET static KILN_UNUSED void kiln_sgemm_epi_general(const kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e,
-                                                           float *c, int64_t ldc, int R, int64_t i0, int64_t j0)
+KILN_TARGET static KILN_UNUSED void kiln_sgemm_epi_tile_mem(const kiln_sgemm_epi *e, float *c, int64_t ldc, int R,
+                                                            int64_t i0, int64_t j0)
 {
-    int q, i, v;
+    int i, v;
     for (i = 0; i < R; i++)
         for (v = 0; v < KILN_NV; v++) {
             kiln_vfu *cv = (kiln_vfu *)(c + i * ldc + v * KILN_VL);
-            kiln_vf x = *cv * t->alpha + t->col[v] + t->row[i];
-            for (q = 0; q < KILN_SGEMM_NADD; q++)
-                if (e->add[q] && e->cs[q] == 1 && e->rs[q] != 0)
-                    x += e->scale[q] * *(const kiln_vfu *)(e->add[q] + (i0 + i) * e->rs[q] + j0 + v * KILN_VL);
-            if (t->clamp) {
-                x = kiln_vsel(x < t->lo, t->lo, x);
-                x = kiln_vsel(x > t->hi, t->hi, x);
-            }
-            *cv = x;
+            *cv = kiln_sgemm_epi_v(e, *cv, i0 + i, j0 + v * KILN_VL);
         }
 }
 
@@ -469,14 +464,11 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
             for (v = 0; v < KILN_NV; v++) acc[i][v] = acc[i][v] * et.alpha + et.col[v] + et.row[i];
         if (et.clamp)
             KILN_UNROLL for (i = 0; i < R; i++)
-                for (v = 0; v < KILN_NV; v++) {
-                    acc[i][v] = kiln_vsel(acc[i][v] < et.lo, et.lo, acc[i][v]);
-                    acc[i][v] = kiln_vsel(acc[i][v] > et.hi, et.hi, acc[i][v]);
-                }
+                for (v = 0; v < KILN_NV; v++) acc[i][v] = kiln_vclamp(acc[i][v], et.lo, et.hi);
     }
     KILN_UNROLL for (i = 0; i < R; i++)
         for (v = 0; v < KILN_NV; v++) *(kiln_vfu *)(c + i * ldc + v * KILN_VL) = acc[i][v];
-    if (e && et.general) kiln_sgemm_epi_general(&et, e, c, ldc, R, i0, j0);
+    if (e && et.general) kiln_sgemm_epi_tile_mem(e, c, ldc, R, i0, j0);
 }
 
 /* kiln_sgemm_ukrR: R rows. The full tile, and fewer rows for a ragged last
@@ -506,17 +498,19 @@ KILN_TARGET_FMA static KILN_UNUSED int kiln_sgemm_ukr_rows(int64_t mr, int64_t k
                                                           int64_t ldb, float *c, int64_t ldc, int first,
                                                           const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
 {
+#define KILN_SGEMM_UKR_IF(R) \
+    if (mr <= R) return kiln_sgemm_ukr##R(kc, a, b, ldb, c, ldc, first, e, i0, j0), R;
 #if KILN_GEMM_MR > 1
-    if (mr <= 1) return kiln_sgemm_ukr1(kc, a, b, ldb, c, ldc, first, e, i0, j0), 1;
+    KILN_SGEMM_UKR_IF(1)
 #endif
 #if KILN_GEMM_MR > 2
-    if (mr <= 2) return kiln_sgemm_ukr2(kc, a, b, ldb, c, ldc, first, e, i0, j0), 2;
+    KILN_SGEMM_UKR_IF(2)
 #endif
 #if KILN_GEMM_MR > 4
-    if (mr <= 4) return kiln_sgemm_ukr4(kc, a, b, ldb, c, ldc, first, e, i0, j0), 4;
+    KILN_SGEMM_UKR_IF(4)
 #endif
 #if KILN_GEMM_MR > 8
-    if (mr <= 8) return kiln_sgemm_ukr8(kc, a, b, ldb, c, ldc, first, e, i0, j0), 8;
+    KILN_SGEMM_UKR_IF(8)
 #endif
     kiln_sgemm_ukr_body(KILN_GEMM_MR, kc, a, b, ldb, c, ldc, first, e, i0, j0);
     return KILN_GEMM_MR;
@@ -804,6 +798,12 @@ KILN_KERNEL kiln_gemm_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
  * p: N, C, M, G, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, has bias,
  * clamp. f: lo, hi. in: x, packed w, bias. Scratch: out[1].
  */
+/* A 1x1, stride-1, unpadded convolution (OH = H, OW = W rules out a pad at
+ * the end): its input is the GEMM operand as it is. */
+#define KILN_CONV2D_DIRECT(p)                                                                          \
+    ((p)[8] == 1 && (p)[9] == 1 && (p)[10] == 1 && (p)[11] == 1 && (p)[14] == 0 && (p)[15] == 0 && \
+     (p)[6] == (p)[4] && (p)[7] == (p)[5])
+
 #define KILN_CONV2D_PARAMS                                                                        \
     int64_t N = p[0], C = p[1], M = p[2], G = p[3], H = p[4], W = p[5], OH = p[6], OW = p[7];    \
     int64_t KH = p[8], KW = p[9], Cg = C / G, Mg = M / G, n, gi;                                 \
@@ -814,7 +814,7 @@ KILN_KERNEL kiln_conv_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     KILN_CONV2D_PARAMS;
     int64_t K = Cg * KH * KW, wstride = kiln_gemm_round_up(Mg, KILN_GEMM_MR) * kiln_gemm_round_up(K, KILN_GEMM_KB);
-    int direct = KH == 1 && KW == 1 && p[10] == 1 && p[11] == 1 && OH == H && OW == W && p[14] == 0 && p[15] == 0;
+    int direct = KILN_CONV2D_DIRECT(p);
     kiln_im2col im;
     kiln_sgemm_args g;
     memset(&g, 0, sizeof g);
@@ -849,7 +849,7 @@ KILN_KERNEL kiln_conv_fast_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 KILN_KERNEL kiln_conv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     KILN_CONV2D_PARAMS;
-    int direct = KH == 1 && KW == 1 && p[10] == 1 && p[11] == 1 && OH == H && OW == W && p[14] == 0 && p[15] == 0;
+    int direct = KILN_CONV2D_DIRECT(p);
     kiln_im2col im;
     kiln_sgemm_args g;
     (void)G, (void)Cg, (void)Mg, (void)gi;
