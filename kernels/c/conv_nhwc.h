@@ -75,17 +75,16 @@ typedef struct {
 } kiln_dwn_args;
 
 /* y = min(max(y, lo), hi), a NaN staying NaN. cm (kiln_dwn_args.clamp):
- * 1: lo is 0 (one compare and a masked zeroing), 2: any other lo, 4: hi
- * (not set for an infinite or NaN bound, which changes nothing). */
+ * 1: lo, 2: hi (not set for an infinite or NaN bound, which changes
+ * nothing). */
 KILN_TARGET_FMA KILN_DWN_INLINE kiln_dwn_v kiln_dwn_clamp(kiln_dwn_v v, int cm, kiln_dwn_v lo, kiln_dwn_v hi)
 {
 #ifndef KILN_GENERIC
-    if (cm & 1) v = (kiln_dwn_v)((kiln_vi)v & ~(v < KILN_DWN_SPLAT(0.0f)));
-    if (cm & 2) v = kiln_vsel(v < lo, lo, v);
-    if (cm & 4) v = kiln_vsel(v > hi, hi, v);
+    if (cm & 1) v = kiln_vmax(lo, v);
+    if (cm & 2) v = kiln_vmin(hi, v);
 #else
-    if (cm & 3) v = v < lo ? lo : v;
-    if (cm & 4) v = v > hi ? hi : v;
+    if (cm & 1) v = v < lo ? lo : v;
+    if (cm & 2) v = v > hi ? hi : v;
 #endif
     return v;
 }
@@ -373,7 +372,7 @@ KILN_KERNEL kiln_dwconv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
     a.sh = p[10], a.sw = p[11], a.dh = p[12], a.dw = p[13], a.ph = p[14], a.pw = p[15];
     a.lo = p[17] ? (float)f[0] : 0.0f;
     a.hi = p[17] ? (float)f[1] : 0.0f;
-    a.clamp = !p[17] ? 0 : (a.lo == 0.0f ? 1 : a.lo > -INFINITY ? 2 : 0) | (a.hi < INFINITY ? 4 : 0);
+    a.clamp = !p[17] ? 0 : (a.lo > -INFINITY ? 1 : 0) | (a.hi < INFINITY ? 2 : 0);
     /* owa: the first column with ow * sw - pw >= 0; owb: past the last with
      * ow * sw - pw + (KW - 1) * dw <= W - 1 */
     a.owa = (a.pw + a.sw - 1) / a.sw;

@@ -318,6 +318,12 @@ static KILN_UNUSED int kiln_sgemm_epi_vector(const kiln_sgemm_epi *e)
  * while still in registers. The accumulators are MR * NR/VL vectors.
  */
 #ifndef KILN_GENERIC
+/* AVX and AVX-512 builds name their instruction set (codegen's
+ * KILN_TARGET_ISA), so their max and min intrinsics are available */
+#if defined(KILN_TARGET_ISA) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define KILN_X86_MAXMIN_
+#endif
 typedef float kiln_vf __attribute__((vector_size(KILN_VEC_BYTES)));
 typedef int32_t kiln_vi __attribute__((vector_size(KILN_VEC_BYTES)));
 /* loads and stores that do not assume the caller's buffers are vector-aligned */
@@ -333,11 +339,36 @@ KILN_TARGET static inline kiln_vf kiln_vsel(kiln_vi m, kiln_vf y, kiln_vf x)
 
 KILN_TARGET static inline kiln_vf kiln_vsplat(float x) { return (kiln_vf){0} + x; }
 
+/* lo > x ? lo : x and hi < x ? hi : x, lane by lane, so a NaN in x stays:
+ * one instruction on x86, whose max and min return their second operand
+ * when either is a NaN; a compare and a select elsewhere. */
+#if KILN_VEC_BYTES == 64 && defined(KILN_X86_MAXMIN_)
+#define KILN_VMAXMIN_(op, a, b) ((kiln_vf)_mm512_##op##_ps((__m512)(a), (__m512)(b)))
+#elif KILN_VEC_BYTES == 32 && defined(KILN_X86_MAXMIN_)
+#define KILN_VMAXMIN_(op, a, b) ((kiln_vf)_mm256_##op##_ps((__m256)(a), (__m256)(b)))
+#endif
+KILN_TARGET static inline kiln_vf kiln_vmax(kiln_vf lo, kiln_vf x)
+{
+#ifdef KILN_VMAXMIN_
+    return KILN_VMAXMIN_(max, lo, x);
+#else
+    return kiln_vsel(x < lo, lo, x);
+#endif
+}
+
+KILN_TARGET static inline kiln_vf kiln_vmin(kiln_vf hi, kiln_vf x)
+{
+#ifdef KILN_VMAXMIN_
+    return KILN_VMAXMIN_(min, hi, x);
+#else
+    return kiln_vsel(x > hi, hi, x);
+#endif
+}
+
 /* x clamped to [lo, hi], a NaN passing through */
 KILN_TARGET static inline kiln_vf kiln_vclamp(kiln_vf x, kiln_vf lo, kiln_vf hi)
 {
-    x = kiln_vsel(x < lo, lo, x);
-    return kiln_vsel(x > hi, hi, x);
+    return kiln_vmin(hi, kiln_vmax(lo, x));
 }
 
 /* kiln_sgemm_pack_a at run time for a row-major A (acs 1): a block's rows
@@ -381,11 +412,12 @@ KILN_TARGET static inline kiln_vf kiln_sgemm_epi_v(const kiln_sgemm_epi *e, kiln
 /* The epilogue of one tile with what is constant on it read once: adds
  * broadcast down the columns (a bias per column) summed into col[], those
  * constant along a row into row[]; a tile with any other add (general)
- * takes kiln_sgemm_epi_tile_mem instead. */
+ * takes kiln_sgemm_epi_tile_mem instead. The steps a tile does not need
+ * (alpha 1: not scaled; no add per row) are skipped. */
 typedef struct {
     kiln_vf alpha, lo, hi, col[KILN_NV];
     float row[KILN_GEMM_MR];
-    int general, clamp;
+    int general, clamp, scaled, rows;
 } kiln_sgemm_epi_tile;
 
 KILN_TARGET static inline __attribute__((always_inline)) void
@@ -393,7 +425,7 @@ kiln_sgemm_epi_plan(kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e, int R, int6
 {
     int q, i, v;
     t->alpha = kiln_vsplat(e->alpha), t->lo = kiln_vsplat(e->lo), t->hi = kiln_vsplat(e->hi);
-    t->general = 0, t->clamp = e->clamp;
+    t->general = 0, t->clamp = e->clamp, t->scaled = e->alpha != 1.0f, t->rows = 0;
     for (v = 0; v < KILN_NV; v++) t->col[v] = kiln_vsplat(0.0f);
     for (i = 0; i < R; i++) t->row[i] = 0.0f;
     for (q = 0; q < KILN_SGEMM_NADD; q++) {
@@ -402,7 +434,7 @@ kiln_sgemm_epi_plan(kiln_sgemm_epi_tile *t, const kiln_sgemm_epi *e, int R, int6
         if (e->rs[q] == 0 && e->cs[q] == 1)
             for (v = 0; v < KILN_NV; v++) t->col[v] += e->scale[q] * *(const kiln_vfu *)(ad + j0 + v * KILN_VL);
         else if (e->cs[q] == 0)
-            for (i = 0; i < R; i++) t->row[i] += e->scale[q] * ad[(i0 + i) * e->rs[q]];
+            for (t->rows = 1, i = 0; i < R; i++) t->row[i] += e->scale[q] * ad[(i0 + i) * e->rs[q]];
         else
             t->general = 1;
     }
@@ -460,8 +492,14 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
             for (v = 0; v < KILN_NV; v++) acc[i][v] += *(const kiln_vfu *)(c + i * ldc + v * KILN_VL);
     if (e) kiln_sgemm_epi_plan(&et, e, R, i0, j0);
     if (e && !et.general) { /* in registers: loops without branches, which the compiler unrolls */
+        if (et.scaled)
+            KILN_UNROLL for (i = 0; i < R; i++)
+                for (v = 0; v < KILN_NV; v++) acc[i][v] *= et.alpha;
+        if (et.rows)
+            KILN_UNROLL for (i = 0; i < R; i++)
+                for (v = 0; v < KILN_NV; v++) acc[i][v] += et.row[i];
         KILN_UNROLL for (i = 0; i < R; i++)
-            for (v = 0; v < KILN_NV; v++) acc[i][v] = acc[i][v] * et.alpha + et.col[v] + et.row[i];
+            for (v = 0; v < KILN_NV; v++) acc[i][v] += et.col[v];
         if (et.clamp)
             KILN_UNROLL for (i = 0; i < R; i++)
                 for (v = 0; v < KILN_NV; v++) acc[i][v] = kiln_vclamp(acc[i][v], et.lo, et.hi);
@@ -923,11 +961,7 @@ kiln_dwconv_rows(int ntaps, const float *plane, int64_t rowstep, const int64_t *
         for (ow = 0; ow < OW; ow += KILN_VL) {
             kiln_vf acc = kiln_vsplat(b);
             for (t = 0; t < ntaps; t++) acc += w[t] * *(const kiln_vfu *)(plane + off[t] + ow);
-            if (clamp) {
-                kiln_vf vlo = kiln_vsplat(lo), vhi = kiln_vsplat(hi);
-                acc = kiln_vsel(acc < vlo, vlo, acc);
-                acc = kiln_vsel(acc > vhi, vhi, acc);
-            }
+            if (clamp) acc = kiln_vclamp(acc, kiln_vsplat(lo), kiln_vsplat(hi));
             /* a whole vector past the row's end lands on outputs this thread computes after it */
             if (y + ow + KILN_VL <= yend) {
                 *(kiln_vfu *)(y + ow) = acc;

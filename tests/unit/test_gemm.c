@@ -271,4 +271,30 @@ static void test_vexp(void)
 #endif
 }
 
-TEST_MAIN(test_matmul_sizes, test_gemm_epilogue, test_conv_shapes, test_attention, test_vexp)
+/* kiln_vclamp lane by lane: below, inside, above, the bounds themselves,
+ * and a NaN, which stays NaN (ONNX's Relu and Clip keep it). */
+#ifndef KILN_GENERIC
+KILN_TARGET static void vclamp_one(float *y, float x, float lo, float hi)
+{
+    *y = kiln_vclamp(kiln_vsplat(x), kiln_vsplat(lo), kiln_vsplat(hi))[KILN_VL - 1];
+}
+#endif
+
+static void test_vclamp(void)
+{
+#ifndef KILN_GENERIC
+    static const float x[] = {-7.0f, -0.5f, 0.0f, 3.0f, 6.0f, 6.5f, INFINITY, -INFINITY}, lo = 0.0f, hi = 6.0f;
+    float y;
+    size_t i;
+    for (i = 0; i < sizeof x / sizeof *x; i++) {
+        vclamp_one(&y, x[i], lo, hi);
+        ASSERT(y == (x[i] < lo ? lo : x[i] > hi ? hi : x[i]));
+    }
+    vclamp_one(&y, NAN, lo, hi);
+    ASSERT(isnan(y));
+    vclamp_one(&y, -NAN, -INFINITY, INFINITY);
+    ASSERT(isnan(y));
+#endif
+}
+
+TEST_MAIN(test_matmul_sizes, test_gemm_epilogue, test_conv_shapes, test_attention, test_vexp, test_vclamp)
