@@ -158,17 +158,26 @@ static void conv_params(const Node *n, const LaConv *g, KernelCall *kc, bool cla
 }
 
 /* A channels-last 2-D Conv (group 1 or depthwise): the weights packed for
- * the kernel, as B [KH*KW*C, M] of the GEMM or as [KH*KW, C] rows. */
+ * the kernel, as B [KH*KW*C, M] of the GEMM ([C*KH*KW, M], W as it is, when
+ * the input is channels first) or as [KH*KW, C] rows. */
 static Status lower_conv_nhwc(const Node *n, const LaConv *g, KernelCall *kc, bool clamp, double lo, double hi,
                               Diag *d)
 {
     const CpuTarget *c = codegen_cpu;
     int64_t KH = g->k[0], KW = g->k[1], C = g->C, M = g->M, K = KH * KW * C, taps = KH * KW;
     const float *w = n->in[1]->data;
-    bool depthwise = la_conv_depthwise(g);
+    bool depthwise = la_conv_depthwise(g) && !g->nchw_in;
     if (depthwise) KC_KERNEL(kc, "gemm conv_nhwc", kiln_dwconv_nhwc_f32);
+    else if (g->nchw_in) KC_KERNEL(kc, "gemm", kiln_conv_nchw_nhwc_f32);
     else KC_KERNEL(kc, "gemm", kiln_conv_nhwc_f32);
     conv_params(n, g, kc, clamp, lo, hi);
+    if (g->nchw_in) {
+        float *dst = pack_alloc(kc, 1, kiln_gemm_round_up(M, c->nr) * K);
+        if (!dst) return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
+        kiln_sgemm_pack_b(dst, w, 1, K, M, 0, kiln_gemm_round_up(M, c->nr), 0, K, c->nr);
+        kc->scratch = (int64_t)c->threads * kiln_conv_nchw_scratch(K, c->mr) * (int64_t)sizeof(float);
+        return ST_OK;
+    }
     float *dst = pack_alloc(kc, 1, depthwise ? taps * C : kiln_gemm_round_up(M, c->nr) * K);
     float *wt = depthwise ? NULL : malloc(sizeof *wt * (size_t)(K * M + 1));
     if (!dst || (!depthwise && !wt)) {

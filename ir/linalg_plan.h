@@ -244,7 +244,8 @@ static KILN_UNUSED Status la_einsum(const Node *n, LaEinsum *e, Diag *d)
 /* Conv and ConvTranspose geometry: what the kernels' parameters need. */
 typedef struct {
     int S;
-    bool channels_last;  /* X and Y are [N, spatial..., C] */
+    bool channels_last;  /* Y is [N, spatial..., C], and X too unless nchw_in */
+    bool nchw_in;        /* X is [N, C, spatial...] (channels_last = 2) */
     int64_t N, C, M, group;
     int64_t in[KILN_MAX_RANK], out[KILN_MAX_RANK], k[KILN_MAX_RANK], st[KILN_MAX_RANK], dl[KILN_MAX_RANK],
         pb[KILN_MAX_RANK];
@@ -284,9 +285,12 @@ static KILN_UNUSED Status la_conv(const Node *n, bool transpose, LaConv *g, Diag
         return diag_error(d, ST_INPUT, n, "X %s and W %s must have one rank, at least 3", shape_str(x, sx, sizeof sx),
                           shape_str(w, sw, sizeof sw));
     int S = x->rank - 2;
-    bool last = attr_int(n, "channels_last", 0) != 0; /* X [N, spatial..., C] */
+    int64_t layout = attr_int(n, "channels_last", 0);
+    bool last = layout == 1; /* X [N, spatial..., C] */
+    if (layout < 0 || layout > 2)
+        return diag_error(d, ST_INPUT, n, "channels_last is %lld: 0, 1 or 2", (long long)layout);
     *g = (LaConv){.S = S, .N = x->dims[0], .C = x->dims[last ? x->rank - 1 : 1], .group = attr_int(n, "group", 1),
-                  .channels_last = last};
+                  .channels_last = layout != 0, .nchw_in = layout == 2};
     if (g->group < 1) return diag_error(d, ST_INPUT, n, "group must be positive, not %lld", (long long)g->group);
     /* Conv W is [M, C/group, k...]; ConvTranspose W is [C, M/group, k...] */
     if (transpose ? w->dims[0] != g->C : w->dims[1] * g->group != g->C)
@@ -355,8 +359,8 @@ static KILN_UNUSED Status la_conv(const Node *n, bool transpose, LaConv *g, Diag
         g->out[i] = out;
     }
     int64_t od[KILN_MAX_RANK] = {g->N, g->M};
-    for (int i = 0; i < S; i++) od[i + 2 - last] = g->out[i];
-    if (last) od[S + 1] = g->M;
+    for (int i = 0; i < S; i++) od[i + 2 - g->channels_last] = g->out[i];
+    if (g->channels_last) od[S + 1] = g->M;
     g->oshape = shape_make(S + 2, od);
     return ST_OK;
 }
@@ -364,8 +368,12 @@ static KILN_UNUSED Status la_conv(const Node *n, bool transpose, LaConv *g, Diag
 /* A depthwise Conv: one input and one output channel a group. */
 static KILN_UNUSED bool la_conv_depthwise(const LaConv *g) { return g->group == g->C && g->group == g->M; }
 
-/* A Conv the channels-last kernels take: 2-D, group 1 or depthwise. */
-static KILN_UNUSED bool la_conv_nhwc_ok(const LaConv *g) { return g->S == 2 && (g->group == 1 || la_conv_depthwise(g)); }
+/* A Conv the channels-last kernels take: 2-D, group 1 or depthwise; group 1
+ * only from a channels-first input. */
+static KILN_UNUSED bool la_conv_nhwc_ok(const LaConv *g)
+{
+    return g->S == 2 && (g->group == 1 || (la_conv_depthwise(g) && !g->nchw_in));
+}
 
 /* QuantizeLinear / DequantizeLinear: which scale each element uses. */
 typedef struct {

@@ -8,7 +8,11 @@
  * so its neighbours see what they saw before. Where its input already comes
  * out of such a Transpose (the previous convolution's), it reads that
  * Transpose's input instead: a chain of convolutions stays NHWC, and the
- * Transposes nobody reads are left to eliminate-dead. Only where the fast
+ * Transposes nobody reads are left to eliminate-dead. A group-1 convolution
+ * with fewer input channels than a vector has lanes (a network's first)
+ * and no such Transpose before it reads its input channels first
+ * (channels_last = 2): its channels-last windows would be too short to
+ * pack well, and the input needs no Transpose. Only where the fast
  * kernels take it (kernels/c/conv_nhwc.h, kernels/c/gemm.h): f32, constant
  * weights, group 1 or depthwise, no residual input. */
 #include <stdlib.h>
@@ -19,15 +23,14 @@
 
 static const int64_t to_nhwc[4] = {0, 2, 3, 1}, to_nchw[4] = {0, 3, 1, 2};
 
-static bool convertible(const Node *n)
+static bool convertible(const Node *n, LaConv *g)
 {
-    LaConv g;
     Diag ignore = {0};
     if (n->dead || (n->op != OP_Conv && n->op != OP_FusedConv) || attr_int(n, "channels_last", 0)) return false;
     const Value *x = n->in[0];
     if (!x || !x->typed || x->dtype != KILN_DTYPE_F32 || x->shape.rank != 4 || value_is_const(x)) return false;
     if (!value_is_const(n->in[1]) || has_input(n, 3) || has_input(n, 4) || !n->out[0]) return false;
-    return la_conv(n, false, &g, &ignore) == ST_OK && la_conv_nhwc_ok(&g);
+    return la_conv(n, false, g, &ignore) == ST_OK && la_conv_nhwc_ok(g);
 }
 
 static bool has_perm(const Node *t, const int64_t *perm)
@@ -59,9 +62,9 @@ static Node *transpose(Graph *g, Value *x, const int64_t *perm, const char *name
     return t;
 }
 
-/* n (a Conv or FusedConv) as a channels-last FusedConv; before[] and after[]
- * get the Transposes made for it (NULL where none). */
-static Status convert(Graph *g, Node *n, Node **before, Node **after, Diag *d)
+/* n (a Conv or FusedConv, geometry cg) as a channels-last FusedConv;
+ * before[] and after[] get the Transposes made for it (NULL where none). */
+static Status convert(Graph *g, Node *n, const LaConv *cg, Node **before, Node **after, Diag *d)
 {
     Value *x = n->in[0], *y = n->out[0];
     Node *f = n;
@@ -73,14 +76,17 @@ static Status convert(Graph *g, Node *n, Node **before, Node **after, Diag *d)
         for (int a = 0; a < n->nattrs; a++) *node_add_attr(g, f, n->attrs[a].name, n->attrs[a].kind) = n->attrs[a];
     }
     Node *p = live_producer(x, OP_Transpose);
+    int layout = 1;
     *before = NULL;
     if (p && has_perm(p, to_nchw)) {
         node_set_input(f, 0, p->in[0]);
+    } else if (cg->group == 1 && cg->C < codegen_cpu->vec_bytes / 4) {
+        layout = 2;
     } else {
         *before = transpose(g, x, to_nhwc, arena_printf(g->arena, "%s.nhwc_in", y->name), NULL);
         node_set_input(f, 0, (*before)->out[0]);
     }
-    node_set_attr(g, f, "channels_last", ATTR_INT)->i = 1;
+    node_set_attr(g, f, "channels_last", ATTR_INT)->i = layout;
     Value *yt = graph_value(g, arena_printf(g->arena, "%s.nhwc", y->name));
     int64_t dims[4];
     for (int i = 0; i < 4; i++) dims[i] = y->shape.dims[to_nhwc[i]];
@@ -102,8 +108,10 @@ Status pass_layout_channels_last(Graph *g, Diag *d)
         st = diag_error(d, ST_INTERNAL, NULL, "out of memory");
         goto done;
     }
-    for (int i = 0; i < n0 && !st; i++)
-        if (convertible(g->nodes[i])) st = convert(g, g->nodes[i], &before[i], &after[i], d);
+    for (int i = 0; i < n0 && !st; i++) {
+        LaConv cg;
+        if (convertible(g->nodes[i], &cg)) st = convert(g, g->nodes[i], &cg, &before[i], &after[i], d);
+    }
     if (st || g->nnodes == n0) goto done;
     /* the new Transposes were appended: put each next to its convolution */
     order = calloc((size_t)g->nnodes, sizeof *order);

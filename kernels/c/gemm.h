@@ -461,32 +461,28 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_epi_tile_mem(const kiln_sgemm_epi
 #define KILN_UNROLL
 #endif
 
-/* The body, for R of the MR rows (A's panels stay MR wide): inlined with R
- * constant, so that the accumulators live in registers. */
+/* A micro-kernel's R x NR tile of accumulators, before its k loop: zero,
+ * and the tile's lines of C fetched for writing while the loop runs. */
 KILN_TARGET_FMA static inline __attribute__((always_inline)) void
-kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int first,
-                    const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
+kiln_sgemm_ukr_start(int R, kiln_vf acc[][KILN_NV], float *c, int64_t ldc)
 {
-    kiln_vf acc[KILN_GEMM_MR][KILN_NV];
-    kiln_sgemm_epi_tile et;
-    int64_t k;
     int i, v;
-    /* the tile's lines of C, for writing: fetched while the k loop runs */
     for (i = 0; i < R; i++) {
         __builtin_prefetch(c + i * ldc, 1);
         __builtin_prefetch(c + i * ldc + KILN_GEMM_NR - 1, 1);
     }
     for (i = 0; i < R; i++)
         for (v = 0; v < KILN_NV; v++) acc[i][v] = (kiln_vf){0};
-    for (k = 0; k < kc; k += KILN_GEMM_KB, a += KILN_GEMM_MR * KILN_GEMM_KB) { /* A's blocks: [MR][KB] */
-        int64_t kk, w = kiln_gemm_min(KILN_GEMM_KB, kc - k);
-        for (kk = 0; kk < w; kk++, b += ldb) {
-            kiln_vf bv[KILN_NV];
-            for (v = 0; v < KILN_NV; v++) bv[v] = *(const kiln_vfu *)(b + v * KILN_VL);
-            for (i = 0; i < R; i++)
-                for (v = 0; v < KILN_NV; v++) acc[i][v] += bv[v] * a[i * KILN_GEMM_KB + kk];
-        }
-    }
+}
+
+/* After the k loop: add what C holds unless first, the epilogue e (none if
+ * 0) in registers where it can be, and the tile to C. */
+KILN_TARGET_FMA static inline __attribute__((always_inline)) void
+kiln_sgemm_ukr_end(int R, kiln_vf acc[][KILN_NV], float *c, int64_t ldc, int first, const kiln_sgemm_epi *e,
+                   int64_t i0, int64_t j0)
+{
+    kiln_sgemm_epi_tile et;
+    int i, v;
     if (!first)
         KILN_UNROLL for (i = 0; i < R; i++)
             for (v = 0; v < KILN_NV; v++) acc[i][v] += *(const kiln_vfu *)(c + i * ldc + v * KILN_VL);
@@ -507,6 +503,28 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
     KILN_UNROLL for (i = 0; i < R; i++)
         for (v = 0; v < KILN_NV; v++) *(kiln_vfu *)(c + i * ldc + v * KILN_VL) = acc[i][v];
     if (e && et.general) kiln_sgemm_epi_tile_mem(e, c, ldc, R, i0, j0);
+}
+
+/* The body, for R of the MR rows (A's panels stay MR wide): inlined with R
+ * constant, so that the accumulators live in registers. */
+KILN_TARGET_FMA static inline __attribute__((always_inline)) void
+kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int first,
+                    const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
+{
+    kiln_vf acc[KILN_GEMM_MR][KILN_NV];
+    int64_t k;
+    int i, v;
+    kiln_sgemm_ukr_start(R, acc, c, ldc);
+    for (k = 0; k < kc; k += KILN_GEMM_KB, a += KILN_GEMM_MR * KILN_GEMM_KB) { /* A's blocks: [MR][KB] */
+        int64_t kk, w = kiln_gemm_min(KILN_GEMM_KB, kc - k);
+        for (kk = 0; kk < w; kk++, b += ldb) {
+            kiln_vf bv[KILN_NV];
+            for (v = 0; v < KILN_NV; v++) bv[v] = *(const kiln_vfu *)(b + v * KILN_VL);
+            for (i = 0; i < R; i++)
+                for (v = 0; v < KILN_NV; v++) acc[i][v] += bv[v] * a[i * KILN_GEMM_KB + kk];
+        }
+    }
+    kiln_sgemm_ukr_end(R, acc, c, ldc, first, e, i0, j0);
 }
 
 /* kiln_sgemm_ukrR: R rows. The full tile, and fewer rows for a ragged last
@@ -904,6 +922,178 @@ KILN_KERNEL kiln_conv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
         g.c = y + n * OH * OW * M;
         kiln_sgemm(&g, (float *)out[1]);
     }
+}
+
+/*
+ * 2-D convolution (group 1) from a channels-first input to a channels-last
+ * output: a network's first convolution, whose few input channels make
+ * channels-last windows short. y[OH*OW, M] = im2col(x)[OH*OW, C*KH*KW]
+ * w[C*KH*KW, M], k = (c*KH + kh)*KW + kw, the weights pre-packed as B. A
+ * tile is MR consecutive pixels of one output row: where all their taps are
+ * inside the image and the column stride is 1 or 2, the micro-kernel reads
+ * them in place (pixel i of tap k at x[off[k] + i*sw] past the tile's
+ * corner); any other tile is packed first, zero where a tap is in the pad.
+ * Output rows are split across threads. Parameters as kiln_conv_fast_f32;
+ * x is [N, C, H, W], y [N, OH, OW, M]. Scratch: out[1],
+ * kiln_conv_nchw_scratch(K, MR) floats a thread.
+ */
+typedef struct {
+    const float *x, *w;
+    float *y;
+    const int64_t *p;
+    kiln_sgemm_epi e;
+    float *scratch;
+    int64_t chunk;
+} kiln_conv_nchw_task;
+
+#ifndef KILN_GENERIC
+/* A full tile read in place, SX the column stride. */
+KILN_TARGET_FMA static inline __attribute__((always_inline)) void
+kiln_sgemm_ukr_x_body(int SX, int64_t K, const float *x, const int64_t *off, const float *b, float *c, int64_t ldc,
+                      const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
+{
+    kiln_vf acc[KILN_GEMM_MR][KILN_NV];
+    int64_t k;
+    int i, v;
+    kiln_sgemm_ukr_start(KILN_GEMM_MR, acc, c, ldc);
+    for (k = 0; k < K; k++, b += KILN_GEMM_NR) {
+        const float *xk = x + off[k];
+        kiln_vf bv[KILN_NV];
+        for (v = 0; v < KILN_NV; v++) bv[v] = *(const kiln_vfu *)(b + v * KILN_VL);
+        for (i = 0; i < KILN_GEMM_MR; i++)
+            for (v = 0; v < KILN_NV; v++) acc[i][v] += bv[v] * xk[i * SX];
+    }
+    kiln_sgemm_ukr_end(KILN_GEMM_MR, acc, c, ldc, 1, e, i0, j0);
+}
+
+KILN_TARGET_FMA static void kiln_sgemm_ukr_x1(int64_t K, const float *x, const int64_t *off, const float *b, float *c,
+                                              int64_t ldc, const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
+{
+    kiln_sgemm_ukr_x_body(1, K, x, off, b, c, ldc, e, i0, j0);
+}
+
+KILN_TARGET_FMA static void kiln_sgemm_ukr_x2(int64_t K, const float *x, const int64_t *off, const float *b, float *c,
+                                              int64_t ldc, const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
+{
+    kiln_sgemm_ukr_x_body(2, K, x, off, b, c, ldc, e, i0, j0);
+}
+#endif
+
+/* The taps of a kiln_conv_nchw_task: tap k at (th[k], tw[k]) from a
+ * window's corner, off[k] floats past it in x. */
+typedef struct {
+    int64_t *off, *th, *tw;
+} kiln_conv_nchw_taps;
+
+/* Floats of scratch a thread needs with tiles of mr rows: a panel and the taps. */
+static KILN_UNUSED int64_t kiln_conv_nchw_scratch(int64_t K, int64_t mr)
+{
+    return mr * kiln_gemm_round_up(K, KILN_GEMM_KB_MAX) + 6 * K;
+}
+
+/* mr pixels of output row oh from column ow packed as an A panel, zero in
+ * the pad, and their product into C's columns from j0 on. */
+KILN_TARGET static KILN_UNUSED void kiln_conv_nchw_packed(const kiln_conv_nchw_task *t, const kiln_conv_nchw_taps *tp,
+                                                          const kiln_sgemm_args *g, const float *x, int64_t oh,
+                                                          int64_t ow, int64_t mr, int64_t j0, float *panel)
+{
+    enum { MR = KILN_GEMM_MR, NR = KILN_GEMM_NR, KB = KILN_GEMM_KB };
+    const int64_t *p = t->p;
+    int64_t M = p[2], H = p[4], W = p[5], K = p[1] * p[8] * p[9], sw = p[11];
+    int64_t ih0 = oh * p[10] - p[14], iw0 = ow * sw - p[15], i0 = oh * p[7] + ow, i, k, j;
+    kiln_gemm_tile tile;
+    for (i = 0; i < kiln_sgemm_rows_read(mr); i++)
+        for (k = 0; k < K; k++) {
+            int64_t ih = ih0 + tp->th[k], iw = iw0 + i * sw + tp->tw[k];
+            int in = i < mr && ih >= 0 && ih < H && iw >= 0 && iw < W;
+            panel[kiln_sgemm_apan_at(i, k, MR, KB)] = in ? x[ih0 * W + iw0 + tp->off[k] + i * sw] : 0.0f;
+        }
+    for (j = j0; j < M; j += NR) {
+        if (M - j >= NR && kiln_sgemm_rows_exact(mr)) {
+            kiln_sgemm_ukr_rows(mr, K, panel, t->w + j * K, NR, g->c + i0 * M + j, M, 1,
+                                kiln_sgemm_epi_none(&g->e) ? 0 : &g->e, i0, j);
+        } else {
+            kiln_sgemm_ukr_rows(mr, K, panel, t->w + j * K, NR, tile.f, NR, 1, 0, 0, 0);
+            kiln_sgemm_store(tile.f, g, i0, j, mr, kiln_gemm_min(NR, M - j), 1, 1);
+        }
+    }
+}
+
+/* Rows [r0, r1) of the N*OH output rows. In a row whose kernel rows are
+ * all inside, the columns [owa, owb) whose taps are all inside run in
+ * place, MR at a time, the last tile moved back to overlap the one before
+ * (its pixels computed twice, the same way); the rest are packed. */
+KILN_TARGET static KILN_UNUSED void kiln_conv_nchw_rows(const kiln_conv_nchw_task *t, int64_t r0, int64_t r1,
+                                                        float *scratch)
+{
+    enum { MR = KILN_GEMM_MR, NR = KILN_GEMM_NR };
+    const int64_t *p = t->p;
+    int64_t C = p[1], M = p[2], H = p[4], W = p[5], OH = p[6], OW = p[7], KH = p[8], KW = p[9];
+    int64_t sh = p[10], sw = p[11], dh = p[12], dw = p[13], ph = p[14], pw = p[15], K = C * KH * KW;
+    int64_t span = W - 1 - (KW - 1) * dw + pw, owa = kiln_gemm_min((pw + sw - 1) / sw, OW);
+    int64_t owb = span < 0 ? 0 : kiln_gemm_min(span / sw + 1, OW), r, ow, k;
+    float *panel = scratch;
+    kiln_conv_nchw_taps tp;
+    kiln_sgemm_args g; /* C and the epilogue, for kiln_sgemm_store */
+    tp.off = (int64_t *)(void *)(scratch + KILN_GEMM_MR * kiln_gemm_round_up(K, KILN_GEMM_KB_MAX));
+    tp.th = tp.off + K, tp.tw = tp.th + K;
+    for (k = 0; k < K; k++) {
+        tp.th[k] = k / KW % KH * dh, tp.tw[k] = k % KW * dw;
+        tp.off[k] = k / (KH * KW) * H * W + tp.th[k] * W + tp.tw[k];
+    }
+    memset(&g, 0, sizeof g);
+    g.ldc = M, g.e = t->e;
+    for (r = r0; r < r1; r++) {
+        int64_t n = r / OH, oh = r % OH, ih0 = oh * sh - ph;
+        const float *x = t->x + n * C * H * W;
+        /* whether this row has in-place tiles */
+        int fast = ih0 >= 0 && ih0 + (KH - 1) * dh < H && owb - owa >= MR && (sw == 1 || sw == 2);
+#ifdef KILN_GENERIC
+        fast = 0;
+#endif
+        g.c = t->y + n * OH * OW * M;
+        for (ow = 0; ow < OW;) {
+            if (fast && ow >= owa && ow < owb) {
+#ifndef KILN_GENERIC
+                int64_t s = kiln_gemm_min(ow, owb - MR), i0 = oh * OW + s, j;
+                const float *corner = x + ih0 * W + s * sw - pw;
+                for (j = 0; j + NR <= M; j += NR)
+                    if (sw == 1) kiln_sgemm_ukr_x1(K, corner, tp.off, t->w + j * K, g.c + i0 * M + j, M, &g.e, i0, j);
+                    else kiln_sgemm_ukr_x2(K, corner, tp.off, t->w + j * K, g.c + i0 * M + j, M, &g.e, i0, j);
+                if (j < M) kiln_conv_nchw_packed(t, &tp, &g, x, oh, s, MR, j, panel); /* a ragged last panel of B */
+                ow = s + MR;
+#endif
+            } else {
+                int64_t mr = kiln_gemm_min(MR, (fast && ow < owa ? owa : OW) - ow);
+                kiln_conv_nchw_packed(t, &tp, &g, x, oh, ow, mr, 0, panel);
+                ow += mr;
+            }
+        }
+    }
+}
+
+static KILN_UNUSED void kiln_conv_nchw_task_run(void *ctx, int i)
+{
+    const kiln_conv_nchw_task *t = (const kiln_conv_nchw_task *)ctx;
+    const int64_t *p = t->p;
+    int64_t rows = p[0] * p[6], r0 = i * t->chunk, r1 = kiln_gemm_min(r0 + t->chunk, rows);
+    if (r0 < r1) kiln_conv_nchw_rows(t, r0, r1, t->scratch + i * kiln_conv_nchw_scratch(p[1] * p[8] * p[9], KILN_GEMM_MR));
+}
+
+KILN_KERNEL kiln_conv_nchw_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
+{
+    kiln_conv_nchw_task t;
+    int64_t rows = p[0] * p[6];
+    int n = KILN_THREADS;
+    memset(&t, 0, sizeof t);
+    t.x = (const float *)in[0], t.w = (const float *)in[1], t.y = (float *)out[0], t.p = p;
+    t.scratch = (float *)out[1];
+    t.e.alpha = 1.0f, t.e.clamp = (int)p[17], t.e.lo = (float)f[0], t.e.hi = (float)f[1];
+    if (p[16]) t.e.add[0] = (const float *)in[2], t.e.cs[0] = 1, t.e.scale[0] = 1.0f;
+    if (rows <= 0) return;
+    if (n > rows) n = (int)rows;
+    t.chunk = (rows + n - 1) / n;
+    kiln_parallel((int)((rows + t.chunk - 1) / t.chunk), kiln_conv_nchw_task_run, &t);
 }
 
 /*

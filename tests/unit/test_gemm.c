@@ -156,7 +156,17 @@ static void check_conv_nhwc(const float *x, const float *w, const float *b, cons
     }
     yt = transposed(y, N, OH * OW, M);
     ASSERT(close_all(yt, r, N * M * OH * OW, K));
-    free(xt), free(y), free(yt), free(pk), free(wt), free(out[1]);
+    free(yt), free(out[1]);
+    if (!dw) { /* from the channels-first x, weights as B with k = (c, kh, kw) */
+        kiln_sgemm_pack_b(pk, w, 1, K, M, 0, P, 0, K, KILN_GEMM_NR);
+        in[0] = x;
+        out[1] = malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_conv_nchw_scratch(K, KILN_GEMM_MR)));
+        kiln_conv_nchw_nhwc_f32(pf, f, in, out);
+        yt = transposed(y, N, OH * OW, M);
+        ASSERT(close_all(yt, r, N * M * OH * OW, K));
+        free(yt), free(out[1]);
+    }
+    free(xt), free(y), free(pk), free(wt);
 }
 
 /* Conv (grouped, strided, padded, dilated, 1x1) and depthwise against
@@ -216,6 +226,10 @@ static void test_conv_shapes(void)
     check_conv(1, 2, 2, 2, 12, 12, 9, 9, 1, 1, 4, 0);   /* depthwise, more taps than unrolled */
     check_conv(1, 32, 64, 1, 10, 20, 1, 1, 1, 1, 0, 1); /* 1x1, M off the tile: the row variants */
     check_conv(1, 16, 3, 1, 7, 9, 1, 1, 1, 1, 0, 1);    /* 1x1, fewer rows than a tile */
+    check_conv(1, 3, 32, 1, 40, 64, 3, 3, 2, 1, 1, 1);  /* a first convolution: rows of whole tiles read in place */
+    check_conv(2, 4, 40, 1, 9, 33, 3, 3, 1, 1, 1, 0);   /* stride 1, M off the tile */
+    check_conv(1, 2, 16, 1, 12, 40, 3, 3, 1, 2, 2, 1);  /* stride 1, dilated */
+    check_conv(1, 3, 32, 1, 20, 60, 3, 3, 3, 1, 1, 0);  /* stride 3: every tile packed */
 }
 
 /* Attention (2 batch dims, one broadcast; a mask broadcast over rows) against kiln_attention_f32. */
