@@ -89,7 +89,8 @@ static void check_matmul(int64_t M, int64_t N, int64_t K, int mode, int fz)
 static void test_matmul_sizes(void)
 {
     static const int64_t sizes[][3] = {{1, 1, 1}, {2, 3, 5}, {7, 13, 11}, {5, 17, 3}, {13, 31, 37}, {29, 33, 1},
-                                       {1, 67, 129}, {97, 7, 600}, {150, 130, 513}, {6, 16, 512}, {14, 32, 1030}};
+                                       {1, 67, 129}, {97, 7, 600}, {150, 130, 513}, {6, 16, 512}, {14, 32, 1030},
+                                       {30, 40, 2100}}; /* K over two KC blocks */
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         for (int mode = 0; mode < 6; mode++) check_matmul(sizes[i][0], sizes[i][1], sizes[i][2], mode % 3, mode / 3);
 }
@@ -213,7 +214,8 @@ static void test_conv_shapes(void)
     check_conv(1, 8, 12, 4, 9, 7, 3, 2, 1, 2, 2, 0);    /* grouped, dilated, non-square kernel */
     check_conv(2, 37, 29, 1, 5, 23, 1, 1, 1, 1, 0, 1);  /* 1x1: B read directly */
     check_conv(1, 5, 5, 1, 40, 3, 5, 1, 3, 1, 2, 0);
-    check_conv(1, 600, 9, 1, 3, 3, 1, 1, 1, 1, 0, 0);   /* K over one KC block */
+    check_conv(1, 600, 9, 1, 3, 3, 1, 1, 1, 1, 0, 0);   /* 1x1, K = 600 */
+    check_conv(1, 130, 9, 1, 5, 6, 3, 3, 1, 1, 1, 0);   /* K over one KC block and over KILN_IM2COL_K */
     check_conv(2, 6, 6, 6, 13, 17, 3, 3, 1, 1, 1, 1);   /* depthwise */
     check_conv(1, 5, 5, 5, 14, 11, 3, 3, 2, 1, 1, 0);   /* depthwise, strided */
     check_conv(1, 4, 4, 4, 9, 10, 5, 3, 1, 2, 3, 0);    /* depthwise, dilated, wide padding */
