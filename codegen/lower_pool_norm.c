@@ -60,6 +60,12 @@ static void ints_or(const Node *n, const char *name, int nk, int64_t def, int64_
     for (int i = 0; i < nk; i++) out[i] = has ? v[i] : def;
 }
 
+/* Whether a --cpu target gets the f32 row kernels (kernels/c/pool_norm.h). */
+static bool rows_f32(const Node *n, const KernelCall *kc)
+{
+    return !kc->reference && codegen_cpu && n->in[0]->dtype == KILN_DTYPE_F32;
+}
+
 static Status lower_pool(const Node *n, KernelCall *kc, Diag *d)
 {
     const Shape *x = &n->in[0]->shape, *y = &n->out[0]->shape;
@@ -68,6 +74,11 @@ static Status lower_pool(const Node *n, KernelCall *kc, Diag *d)
     bool global = n->op == OP_GlobalAveragePool || n->op == OP_GlobalMaxPool || n->op == OP_GlobalLpPool;
     int mode = n->op == OP_MaxPool || n->op == OP_GlobalMaxPool ? 0
                : n->op == OP_AveragePool || n->op == OP_GlobalAveragePool ? 1 : 2;
+    if (n->op == OP_GlobalAveragePool && rows_f32(n, kc)) {
+        KC_KERNEL(kc, "pool_norm", kiln_gap_rows_f32);
+        kc_is(kc, (const int64_t[]){prod(x, 0, 2), prod(x, 2, x->rank)}, 2);
+        return ST_OK;
+    }
     if (global) {
         for (int i = 0; i < nsp; i++) k[i] = x->dims[i + 2], s[i] = dil[i] = 1, pads[i] = pads[i + nsp] = 0;
     } else {
@@ -143,12 +154,6 @@ static void norm_strides(const Node *n, int k, int axis, KernelCall *kc)
         }
     }
     kc_is(kc, st, nr);
-}
-
-/* Whether a --cpu target gets the f32 row kernels (kernels/c/pool_norm.h). */
-static bool rows_f32(const Node *n, const KernelCall *kc)
-{
-    return !kc->reference && codegen_cpu && n->in[0]->dtype == KILN_DTYPE_F32;
 }
 
 static Status lower_layernorm(const Node *n, KernelCall *kc, Diag *d)

@@ -199,8 +199,8 @@ static KILN_UNUSED void kiln_layernorm_core(kiln_ip p, kiln_fp f, kiln_in in, ki
 KILN_PN_FLOATS(layernorm)
 
 /*
- * f32 rows, the fast paths of LayerNormalization and Softmax (the lowering
- * picks them for contiguous rows): sums in double over eight partial sums,
+ * f32 rows, the fast paths of GlobalAveragePool, LayerNormalization and
+ * Softmax (the lowering picks them for contiguous rows): sums in double over eight partial sums,
  * which vectorises with no reassociation, the rest in float.
  */
 
@@ -218,6 +218,15 @@ static KILN_UNUSED double kiln_pn_sum_f32(const float *x, int64_t n, double c, i
             for (k = 0; k < 8; k++) acc[k] += (double)x[i + k] - c;
     for (; i < n; i++) s += sq ? ((double)x[i] - c) * ((double)x[i] - c) : (double)x[i] - c;
     return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* GlobalAveragePool: the mean of each of p[0] rows of p[1]. */
+KILN_KERNEL kiln_gap_rows_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
+{
+    int64_t r, n = p[1];
+    (void)f;
+    for (r = 0; r < p[0]; r++)
+        ((float *)out[0])[r] = n ? (float)(kiln_pn_sum_f32((const float *)in[0] + r * n, n, 0, 0) / (double)n) : 0.0f;
 }
 
 /*
