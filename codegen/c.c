@@ -28,7 +28,7 @@ static void emit_call(Emitter *e, const Node *n, const KernelCall *kc)
         for (int k = 0; k < n->nin; k++) {
             if (n->in[k]) emit_value_ref(e->g, n->in[k], ref, sizeof ref);
             if (kc->packed_in == k + 1) snprintf(ref, sizeof ref, "pk%d", n->id);  /* the weight, packed */
-            buf_printf(b, "%s%s", k ? ", " : "", n->in[k] ? ref : "0");
+            buf_printf(b, "%s%s", k ? ", " : "", n->in[k] && kc->packed_too != k + 1 ? ref : "0");
         }
         buf_printf(b, "};\n");
     }

@@ -97,7 +97,7 @@ bool value_only_packed(const Graph *g, const KernelCall *calls, const Value *v)
     if (v->kind != VAL_CONST || v->is_output || v->nusers == 0) return false;
     for (int i = 0; i < g->nnodes; i++)
         for (int k = 0; k < g->nodes[i]->nin; k++)
-            if (g->nodes[i]->in[k] == v && calls[i].packed_in != k + 1) return false;
+            if (g->nodes[i]->in[k] == v && calls[i].packed_in != k + 1 && calls[i].packed_too != k + 1) return false;
     return true;
 }
 

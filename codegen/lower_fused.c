@@ -112,6 +112,7 @@ static Status lower_fused_linalg(const Node *n, KernelCall *kc, Diag *d)
     kc->scratch = base.scratch;
     /* a weight the kernel reads packed stays packed */
     kc->packed_in = base.packed_in;
+    kc->packed_too = base.packed_too;
     kc->packed = base.packed;
     kc->npacked = base.npacked;
     base.packed = NULL;

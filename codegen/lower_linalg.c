@@ -229,6 +229,46 @@ static Status lower_conv_fast(const Node *n, const LaConv *g, KernelCall *kc, bo
     return ST_OK;
 }
 
+/* FusedSepConv (C target only): the depthwise part's parameters, the
+ * pointwise ones and the rows a slab (its depthwise rows about 32 KiB). */
+static Status lower_sepconv(const Node *n, KernelCall *kc, Diag *d)
+{
+    const CpuTarget *c = codegen_cpu;
+    LaConv g = {0};
+    bool dclamp, pclamp;
+    double dlo, dhi, plo, phi;
+    Status st = la_conv(n, false, &g, d);
+    if (st) return st;
+    if (!fast_ok(n, kc) || !value_is_const(n->in[1]) || !value_is_const(n->in[3]) ||
+        !fz_clamp_activation(n, &dclamp, &dlo, &dhi) || !fz_clamp_activation_of(n, "pw_", &pclamp, &plo, &phi))
+        return diag_unsupported(d, n, "FusedSepConv runs only on the C target's fast kernels (f32, constant "
+                                      "weights, Relu, Clip or no activations)");
+    int64_t C = g.C, M = n->in[3]->shape.dims[0], OW = g.out[1], slab = 8192 / (OW * C);
+    if (slab < 1) slab = 1;
+    if (slab > g.out[0]) slab = g.out[0];
+    KC_KERNEL(kc, "gemm conv_nhwc", kiln_sepconv_nhwc_f32);
+    conv_params(n, &g, kc, dclamp, dlo, dhi);
+    kc_is(kc, (int64_t[]){M, has_input(n, 4), pclamp, slab}, 4);
+    kc_f(kc, plo);
+    kc_f(kc, phi);
+    kc->scratch = (int64_t)c->threads * kiln_sepconv_scratch(slab, OW, C, M, c->mr, c->nr) * (int64_t)sizeof(float);
+    /* one packed array: the depthwise weights, then the pointwise ones as B [C, M] */
+    int64_t taps = g.k[0] * g.k[1], P = kiln_gemm_round_up(M, c->nr);
+    const float *wp = n->in[3]->data;
+    float *dst = pack_alloc(kc, 1, taps * C + P * C), *wt = malloc(sizeof *wt * (size_t)(C * M + 1));
+    if (!dst || !wt) {
+        free(wt);
+        return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
+    }
+    kc->packed_too = 4;
+    kiln_dwconv_nhwc_pack(dst, n->in[1]->data, C, g.k[0], g.k[1]);
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t ci = 0; ci < C; ci++) wt[ci * M + m] = wp[m * C + ci];
+    kiln_sgemm_pack_b(dst + taps * C, wt, M, 1, M, 0, P, 0, C, c->nr);
+    free(wt);
+    return ST_OK;
+}
+
 static Status lower_matmul(const Node *n, KernelCall *kc, Diag *d)
 {
     LaMatMul g = {0};
@@ -326,6 +366,7 @@ const LowerRule lower_linalg[] = {
     {OP_Einsum, lower_einsum},
     {OP_Conv, lower_conv},
     {OP_ConvTranspose, lower_conv},
+    {OP_FusedSepConv, lower_sepconv},
     {OP_QuantizeLinear, lower_quant},
     {OP_DequantizeLinear, lower_quant},
     {OP_COUNT_, NULL},

@@ -11,6 +11,7 @@
 #ifndef KILN_FUSED_PLAN_H
 #define KILN_FUSED_PLAN_H
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,22 +217,34 @@ static KILN_UNUSED Status fz_attention(const Node *n, FzAttention *a, Diag *d)
     return ST_OK;
 }
 
-/* A fused node's activation as a clamp to [lo, hi]: true for none (clamp
- * false), Relu and Clip (clamp true); false for any other activation. */
-static KILN_UNUSED bool fz_clamp_activation(const Node *n, bool *clamp, double *lo, double *hi)
+/* A fused node's activation (attributes prefix + "activation", ...) as a
+ * clamp to [lo, hi]: true for none (clamp false), Relu and Clip (clamp
+ * true); false for any other activation. */
+static KILN_UNUSED bool fz_clamp_activation_of(const Node *n, const char *prefix, bool *clamp, double *lo,
+                                               double *hi)
 {
-    const char *act = attr_str(n, "activation", "");
+    char name[3][48];
+    snprintf(name[0], sizeof name[0], "%sactivation", prefix);
+    snprintf(name[1], sizeof name[1], "%sactivation_alpha", prefix);
+    snprintf(name[2], sizeof name[2], "%sactivation_beta", prefix);
+    const char *act = attr_str(n, name[0], "");
     *clamp = true;
     if (strcmp(act, "relu") == 0) {
         *lo = 0, *hi = INFINITY;
         return true;
     }
     if (strcmp(act, "clip") == 0) {
-        *lo = attr_float(n, "activation_alpha", NAN), *hi = attr_float(n, "activation_beta", NAN);
+        *lo = attr_float(n, name[1], NAN), *hi = attr_float(n, name[2], NAN);
         return !isnan(*lo) && !isnan(*hi);
     }
     *clamp = false, *lo = -INFINITY, *hi = INFINITY;
     return !*act;
+}
+
+/* The same for the node's own activation. */
+static KILN_UNUSED bool fz_clamp_activation(const Node *n, bool *clamp, double *lo, double *hi)
+{
+    return fz_clamp_activation_of(n, "", clamp, lo, hi);
 }
 
 /* The statements of a postfix program (kind[i * step], arg[i * step]: as in

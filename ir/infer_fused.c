@@ -45,6 +45,34 @@ static Status infer_fused_conv(Node *n, Diag *d)
     return st;
 }
 
+/* FusedSepConv: the depthwise FusedConv of inputs 0-2, channels last, then
+ * the pointwise W [M, C, 1, 1] (input 3) and bias [M] (input 4). */
+static Status infer_fused_sepconv(Node *n, Diag *d)
+{
+    LaConv g = {0};
+    Status st = la_conv(n, false, &g, d);
+    char b1[128];
+    if (st || (st = float_type(n, false, d))) return st;
+    if (g.S != 2 || !g.channels_last || g.nchw_in || !la_conv_depthwise(&g))
+        return diag_error(d, ST_INPUT, n, "inputs 0-2 must be a 2-D depthwise convolution with channels_last = 1");
+    if (!has_input(n, 3)) return diag_error(d, ST_INPUT, n, "input 3 (the pointwise weights) is required");
+    const Shape *w = &n->in[3]->shape;
+    if (w->rank != 4 || w->dims[1] != g.C || w->dims[2] != 1 || w->dims[3] != 1)
+        return diag_error(d, ST_INPUT, n, "pointwise W %s must be [M, %lld, 1, 1]", shape_str(w, b1, sizeof b1),
+                          (long long)g.C);
+    if (has_input(n, 4) && (n->in[4]->shape.rank != 1 || n->in[4]->shape.dims[0] != w->dims[0]))
+        return diag_error(d, ST_INPUT, n, "pointwise bias %s must be [%lld]",
+                          shape_str(&n->in[4]->shape, b1, sizeof b1), (long long)w->dims[0]);
+    for (int k = 0; k < 2; k++) {
+        const char *act = attr_str(n, k ? "pw_activation" : "activation", "");
+        if (*act && fz_op_find(act, strlen(act)) < 0) return diag_error(d, ST_INPUT, n, "unknown activation '%s'", act);
+    }
+    Shape y = g.oshape;
+    y.dims[3] = w->dims[0];
+    value_set_type(n->out[0], n->in[0]->dtype, &y);
+    return ST_OK;
+}
+
 static Status infer_fused_gemm(Node *n, Diag *d)
 {
     LaGemm g = {0};
@@ -97,6 +125,7 @@ static Status infer_attention(Node *n, Diag *d)
 
 const InferRule infer_fused[] = {
     {OP_FusedConv, infer_fused_conv},
+    {OP_FusedSepConv, infer_fused_sepconv},
     {OP_FusedGemm, infer_fused_gemm},
     {OP_FusedMatMul, infer_fused_matmul},
     {OP_Elementwise, infer_elementwise_kop},

@@ -343,6 +343,7 @@ typedef struct {
     bool reference;       /* set before lowering: reference kernels only (constant folding) */
     bool epilogue_done;   /* a fast linalg kernel that applies its Fused node's whole epilogue itself */
     int packed_in;        /* k + 1 if in[k] is replaced by packed (a weight laid out for the kernel), else 0 */
+    int packed_too;       /* k + 1 if in[k] is packed there too (the kernel gets 0 for it), else 0 */
     float *packed;        /* malloc'd; codegen emits it as a const array, folding passes it */
     int64_t npacked;
 } KernelCall;
@@ -454,6 +455,7 @@ Status pass_cse(Graph *g, Diag *d);
 Status pass_simplify(Graph *g, Diag *d);
 Status pass_fold_batchnorm(Graph *g, Diag *d);
 Status pass_layout_channels_last(Graph *g, Diag *d);
+Status pass_fuse_separable(Graph *g, Diag *d);
 
 /* rewrite.c: pattern helpers of the rewriting passes */
 bool op_is_reshape_like(Op op);              /* Reshape, Flatten, Squeeze, Unsqueeze: same bytes, new shape */

@@ -18,6 +18,7 @@ const Pass passes[] = {
     {"fuse-epilogues", "Conv/Gemm/MatMul + bias Add + residual Add + activation into one node", pass_fuse_epilogues},
     {"fuse-elementwise", "chains of float elementwise ops into one Elementwise node (one loop)", pass_fuse_elementwise},
     {"layout-channels-last", "2-D float convolutions channels last (NHWC) on the C target, no transposes inside a chain", pass_layout_channels_last},
+    {"fuse-separable", "a channels-last depthwise Conv and the pointwise one reading it into one node (C target)", pass_fuse_separable},
     {"plan-memory", "pack intermediate tensors into one workspace by lifetime", pass_plan_memory},
 };
 const int npasses = sizeof passes / sizeof *passes;
@@ -28,7 +29,8 @@ static const char *const level1[] = {"infer-shapes", "fold-constants", "eliminat
                                      "eliminate-dead", "plan-memory", NULL};
 static const char *const level2[] = {"infer-shapes", "fold-constants", "fold-batchnorm", "eliminate-noops", "simplify",
                                      "cse", "fuse-layernorm", "fuse-gelu", "fuse-attention", "fuse-epilogues",
-                                     "fuse-elementwise", "layout-channels-last", "eliminate-dead", "plan-memory", NULL};
+                                     "fuse-elementwise", "layout-channels-last", "eliminate-dead", "fuse-separable",
+                                     "eliminate-dead", "plan-memory", NULL};
 
 const char *const *pipeline_for_level(int level)
 {

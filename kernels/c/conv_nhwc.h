@@ -304,12 +304,11 @@ KILN_TARGET_FMA static KILN_UNUSED void kiln_dwn_row_scalar(const kiln_dwn_args 
     }
 }
 
-/* Output row oh of image n, all channels. */
-KILN_TARGET_FMA static KILN_UNUSED void kiln_dwn_row(const kiln_dwn_args *a, int64_t n, int64_t oh)
+/* Output row oh of image n, all channels, into y. */
+KILN_TARGET_FMA static KILN_UNUSED void kiln_dwn_row(const kiln_dwn_args *a, int64_t n, int64_t oh, float *y)
 {
     int64_t C = a->C, H = a->H, KW = a->KW, dh = a->dh, ih0 = oh * a->sh - a->ph, kh0, kh1, nkh, c0, cv;
     const float *x = a->x, *w;
-    float *y = a->y + (n * a->OH + oh) * a->OW * C;
     kiln_dwn_v lo = KILN_DWN_SPLAT(a->lo), hi = KILN_DWN_SPLAT(a->hi);
     int fast = a->dw == 1 && (a->sw == 1 || a->sw == 2);
     kiln_dwn_taps(ih0, H, dh, a->KH, &kh0, &kh1); /* the kernel rows inside */
@@ -348,7 +347,30 @@ static KILN_UNUSED void kiln_dwn_chunk(void *ctx, int i)
     const kiln_dwn_args *a = (const kiln_dwn_args *)ctx;
     int64_t r = i * a->chunk, end = r + a->chunk, rows = a->N * a->OH;
     if (end > rows) end = rows;
-    for (; r < end; r++) kiln_dwn_row(a, r / a->OH, r % a->OH);
+    for (; r < end; r++) kiln_dwn_row(a, r / a->OH, r % a->OH, a->y + r * a->OW * a->C);
+}
+
+/* The arguments from the kernel's parameters (see kiln_dwconv_nhwc_f32). */
+static KILN_UNUSED void kiln_dwn_init(kiln_dwn_args *a, kiln_ip p, kiln_fp f, kiln_in in, float *y)
+{
+    int64_t span;
+    a->x = (const float *)in[0];
+    a->w = (const float *)in[1];
+    a->b = p[16] ? (const float *)in[2] : 0;
+    a->y = y;
+    a->N = p[0], a->C = p[1], a->H = p[4], a->W = p[5], a->OH = p[6], a->OW = p[7], a->KH = p[8], a->KW = p[9];
+    a->sh = p[10], a->sw = p[11], a->dh = p[12], a->dw = p[13], a->ph = p[14], a->pw = p[15];
+    a->lo = p[17] ? (float)f[0] : 0.0f;
+    a->hi = p[17] ? (float)f[1] : 0.0f;
+    a->clamp = !p[17] ? 0 : (a->lo > -INFINITY ? 1 : 0) | (a->hi < INFINITY ? 2 : 0);
+    /* owa: the first column with ow * sw - pw >= 0; owb: past the last with
+     * ow * sw - pw + (KW - 1) * dw <= W - 1 */
+    a->owa = (a->pw + a->sw - 1) / a->sw;
+    span = a->W - 1 - (a->KW - 1) * a->dw + a->pw;
+    a->owb = span < 0 ? 0 : span / a->sw + 1;
+    if (a->owa > a->OW) a->owa = a->OW;
+    if (a->owb > a->OW) a->owb = a->OW;
+    a->chunk = 0;
 }
 
 /*
@@ -362,30 +384,83 @@ static KILN_UNUSED void kiln_dwn_chunk(void *ctx, int i)
 KILN_KERNEL kiln_dwconv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     kiln_dwn_args a;
-    int64_t rows, span;
+    int64_t rows;
     int n = KILN_THREADS;
-    a.x = (const float *)in[0];
-    a.w = (const float *)in[1];
-    a.b = p[16] ? (const float *)in[2] : 0;
-    a.y = (float *)out[0];
-    a.N = p[0], a.C = p[1], a.H = p[4], a.W = p[5], a.OH = p[6], a.OW = p[7], a.KH = p[8], a.KW = p[9];
-    a.sh = p[10], a.sw = p[11], a.dh = p[12], a.dw = p[13], a.ph = p[14], a.pw = p[15];
-    a.lo = p[17] ? (float)f[0] : 0.0f;
-    a.hi = p[17] ? (float)f[1] : 0.0f;
-    a.clamp = !p[17] ? 0 : (a.lo > -INFINITY ? 1 : 0) | (a.hi < INFINITY ? 2 : 0);
-    /* owa: the first column with ow * sw - pw >= 0; owb: past the last with
-     * ow * sw - pw + (KW - 1) * dw <= W - 1 */
-    a.owa = (a.pw + a.sw - 1) / a.sw;
-    span = a.W - 1 - (a.KW - 1) * a.dw + a.pw;
-    a.owb = span < 0 ? 0 : span / a.sw + 1;
-    if (a.owa > a.OW) a.owa = a.OW;
-    if (a.owb > a.OW) a.owb = a.OW;
+    kiln_dwn_init(&a, p, f, in, (float *)out[0]);
     rows = a.N * a.OH;
     if (rows <= 0 || a.OW <= 0 || a.C <= 0) return;
     if (n > rows) n = (int)rows;
     a.chunk = (rows + n - 1) / n;
     n = (int)((rows + a.chunk - 1) / a.chunk);
     kiln_parallel(n, kiln_dwn_chunk, &a);
+}
+
+/*
+ * A depthwise convolution then a pointwise (1x1, stride 1) one, channels
+ * last, a slab of output rows at a time: the slab's depthwise rows go to
+ * scratch, where the pointwise GEMM reads them while they are still in
+ * cache, so the image between the two is never written out
+ * (passes/fuse_separable.c). Slabs are split across threads.
+ */
+typedef struct {
+    kiln_dwn_args a;
+    kiln_sgemm_args g;     /* the pointwise product, but for its rows, A and C */
+    int64_t slab, slabs;   /* output rows a slab; slabs an image */
+    int64_t per_task, stride; /* slabs a task; floats of scratch a task */
+    float *y, *scratch;
+} kiln_sep_task;
+
+/* Floats of scratch a thread needs for slabs of rows x OW pixels: the
+ * depthwise rows and the GEMM's. */
+static KILN_UNUSED int64_t kiln_sepconv_scratch(int64_t rows, int64_t OW, int64_t C, int64_t M, int64_t mr, int64_t nr)
+{
+    return rows * OW * C + kiln_sgemm_scratch(rows * OW, M, C, 0, KILN_B_PACKED, mr, nr);
+}
+
+static KILN_UNUSED void kiln_sep_run(void *ctx, int i)
+{
+    const kiln_sep_task *t = (const kiln_sep_task *)ctx;
+    const kiln_dwn_args *a = &t->a;
+    int64_t s = i * t->per_task, end = s + t->per_task, OW = a->OW, C = a->C, M = t->g.N, oh;
+    float *rows = t->scratch + i * t->stride;
+    kiln_sgemm_args g = t->g;
+    if (end > a->N * t->slabs) end = a->N * t->slabs;
+    for (; s < end; s++) {
+        int64_t n = s / t->slabs, r0 = s % t->slabs * t->slab, r1 = r0 + t->slab < a->OH ? r0 + t->slab : a->OH;
+        for (oh = r0; oh < r1; oh++) kiln_dwn_row(a, n, oh, rows + (oh - r0) * OW * C);
+        g.M = (r1 - r0) * OW, g.a = rows;
+        g.c = t->y + (n * a->OH + r0) * OW * M;
+        kiln_sgemm_part(&g, 0, g.M, 0, M, rows + t->slab * OW * C);
+    }
+}
+
+/*
+ * p: the depthwise convolution's parameters (kiln_dwconv_nhwc_f32's), then
+ *    M (output channels), has pointwise bias, pointwise clamp, rows a slab.
+ * f: the depthwise lo, hi, then the pointwise ones.
+ * in: x [N, H, W, C]; the depthwise weights (kiln_dwconv_nhwc_pack) then
+ *     the pointwise ones pre-packed as B [C, M], one array; the depthwise
+ *     bias [C]; unused; the pointwise bias [M].
+ * out[0]: y [N, OH, OW, M]; out[1]: scratch, KILN_THREADS *
+ *     kiln_sepconv_scratch(rows a slab, OW, C, M, MR, NR) floats.
+ */
+KILN_KERNEL kiln_sepconv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
+{
+    kiln_sep_task t;
+    int64_t slab = p[21], all;
+    int n = KILN_THREADS;
+    memset(&t, 0, sizeof t);
+    kiln_dwn_init(&t.a, p, f, in, 0);
+    t.g.N = p[18], t.g.K = t.a.C, t.g.ars = t.a.C, t.g.acs = 1, t.g.bp = (const float *)in[1] + p[8] * p[9] * p[1], t.g.ldc = p[18];
+    t.g.e.alpha = 1.0f, t.g.e.clamp = (int)p[20], t.g.e.lo = (float)f[2], t.g.e.hi = (float)f[3];
+    if (p[19]) t.g.e.add[0] = (const float *)in[4], t.g.e.cs[0] = 1, t.g.e.scale[0] = 1.0f;
+    t.slab = slab, t.slabs = (t.a.OH + slab - 1) / slab, t.y = (float *)out[0], t.scratch = (float *)out[1];
+    t.stride = kiln_sepconv_scratch(slab, t.a.OW, t.a.C, t.g.N, KILN_GEMM_MR, KILN_GEMM_NR);
+    all = t.a.N * t.slabs;
+    if (all <= 0 || t.a.OW <= 0) return;
+    if (n > all) n = (int)all;
+    t.per_task = (all + n - 1) / n;
+    kiln_parallel((int)((all + t.per_task - 1) / t.per_task), kiln_sep_run, &t);
 }
 
 #endif

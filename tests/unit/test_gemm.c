@@ -234,6 +234,48 @@ static void test_conv_shapes(void)
     check_conv(1, 3, 32, 1, 20, 60, 3, 3, 3, 1, 1, 0);  /* stride 3: every tile packed */
 }
 
+/* Depthwise (3x3, stride s, pad 1) then pointwise into M channels, each
+ * clamped to [0, 0.25] if clamp: kiln_sepconv_nhwc_f32 in slabs of slab
+ * rows against kiln_conv_f32 twice. */
+static void check_sepconv(int64_t N, int64_t C, int64_t M, int64_t H, int64_t W, int64_t s, int clamp, int64_t slab)
+{
+    int64_t OH = (H + 2 - 3) / s + 1, OW = (W + 2 - 3) / s + 1, P = kiln_gemm_round_up(M, KILN_GEMM_NR), i;
+    float *x = randf(N * C * H * W), *wd = randf(C * 9), *bd = randf(C), *wp = randf(M * C), *bp = randf(M);
+    float *t = randf(N * C * OH * OW), *r = randf(N * M * OH * OW), *y = randf(N * OH * OW * M);
+    float *xt = transposed(x, N, C, H * W), *wt = randf(C * M), *yt;
+    float *pd = malloc(sizeof *pd * (size_t)(9 * C + P * C)), *pp = pd + 9 * C;
+    float *scratch = malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_sepconv_scratch(slab, OW, C, M, KILN_GEMM_MR,
+                                                                                           KILN_GEMM_NR)));
+    int64_t pr1[] = {2, N, C, C, C, 1, H, W, OH, OW, 3, 3, s, s, 1, 1, 1, 1};
+    int64_t pr2[] = {2, N, C, M, 1, 1, OH, OW, OH, OW, 1, 1, 1, 1, 1, 1, 0, 0};
+    int64_t pf[] = {N, C, C, C, H, W, OH, OW, 3, 3, s, s, 1, 1, 1, 1, 1, clamp, M, 1, clamp, slab};
+    double f[] = {0.0, 0.25, 0.0, 0.25};
+    const void *in1[3] = {x, wd, bd}, *in2[3] = {t, wp, bp}, *in[5] = {xt, pd, bd, 0, bp};
+    void *out1[1] = {t}, *out2[1] = {r}, *out[2] = {y, scratch};
+    kiln_conv_f32(pr1, NULL, in1, out1);
+    if (clamp)
+        for (i = 0; i < N * C * OH * OW; i++) t[i] = t[i] < 0.0f ? 0.0f : t[i] > 0.25f ? 0.25f : t[i];
+    kiln_conv_f32(pr2, NULL, in2, out2);
+    if (clamp)
+        for (i = 0; i < N * M * OH * OW; i++) r[i] = r[i] < 0.0f ? 0.0f : r[i] > 0.25f ? 0.25f : r[i];
+    kiln_dwconv_nhwc_pack(pd, wd, C, 3, 3);
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t c = 0; c < C; c++) wt[c * M + m] = wp[m * C + c];
+    kiln_sgemm_pack_b(pp, wt, M, 1, M, 0, P, 0, C, KILN_GEMM_NR);
+    kiln_sepconv_nhwc_f32(pf, f, in, out);
+    yt = transposed(y, N, OH * OW, M);
+    ASSERT(close_all(yt, r, N * M * OH * OW, 9 + C));
+    free(x), free(wd), free(bd), free(wp), free(bp), free(t), free(r), free(y), free(xt), free(pd), free(wt), free(yt);
+    free(scratch);
+}
+
+static void test_sepconv(void)
+{
+    check_sepconv(1, 32, 64, 20, 24, 1, 1, 2);   /* slabs of 2 rows */
+    check_sepconv(2, 19, 40, 9, 17, 2, 0, 3);    /* strided, channels and M off the tile, a short last slab */
+    check_sepconv(1, 16, 8, 7, 30, 1, 1, 100);  /* one slab, fewer outputs than a tile */
+}
+
 /* Attention (2 batch dims, one broadcast; a mask broadcast over rows) against kiln_attention_f32. */
 static void check_attention(int64_t B0, int64_t B1, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv)
 {
@@ -313,4 +355,4 @@ static void test_vclamp(void)
 #endif
 }
 
-TEST_MAIN(test_matmul_sizes, test_gemm_epilogue, test_conv_shapes, test_attention, test_vexp, test_vclamp)
+TEST_MAIN(test_matmul_sizes, test_gemm_epilogue, test_conv_shapes, test_sepconv, test_attention, test_vexp, test_vclamp)
