@@ -58,7 +58,7 @@ static float *pack_alloc(KernelCall *kc, int k, int64_t count)
 static void gemm_scratch(KernelCall *kc, int64_t M, int64_t N, int64_t K, bool ap, int bmode)
 {
     const CpuTarget *c = codegen_cpu;
-    kc->scratch = (int64_t)c->threads * kiln_sgemm_scratch(M, N, K, ap, bmode, c->mr, c->nr) * (int64_t)sizeof(float);
+    kc->scratch = kiln_sgemm_scratch_all(M, N, K, ap, bmode, c->mr, c->nr, c->threads) * (int64_t)sizeof(float);
 }
 
 /* A [M,K] operand (strides rs, cs) packed in MR panels, or B [K,N] in NR panels. */

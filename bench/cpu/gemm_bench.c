@@ -76,9 +76,8 @@ int main(int argc, char **argv)
         g.a = a, g.ars = K, g.acs = 1, g.bp = pk;
         if (nhwc) g.e.add[0] = bias, g.e.cs[0] = 1, g.e.scale[0] = 1.0f, g.e.clamp = 1, g.e.lo = 0.0f, g.e.hi = 1e30f;
     }
-    scratch = alloc_floats(KILN_THREADS * kiln_sgemm_scratch(M, N, K, g.ap != 0,
-                                                             kiln_sgemm_b_mode(g.bp != 0, 0, g.bcs), KILN_GEMM_MR,
-                                                             KILN_GEMM_NR));
+    scratch = alloc_floats(kiln_sgemm_scratch_all(M, N, K, g.ap != 0, kiln_sgemm_b_mode(g.bp != 0, 0, g.bcs),
+                                                  KILN_GEMM_MR, KILN_GEMM_NR, KILN_THREADS));
     kiln_sgemm(&g, scratch); /* warm-up */
     for (r = 0; r < reps; r++) {
         double c0 = secs(CLOCK_THREAD_CPUTIME_ID), w0 = secs(CLOCK_MONOTONIC);

@@ -637,6 +637,18 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_store(const float *t, const kiln_
     }
 }
 
+/* Rows [i0, i0+mc) of g's A, k in [k0, k0+kc), packed at run time into
+ * panels of the target's tile, by the packer for its layout. */
+KILN_TARGET static KILN_UNUSED void kiln_sgemm_pack_a_of(float *dst, const kiln_sgemm_args *g, int64_t i0, int64_t mc,
+                                                         int64_t k0, int64_t kc)
+{
+    if (g->ima) kiln_sgemm_pack_a_nhwc(dst, g->ima, g->M, i0, mc, k0, kc, KILN_GEMM_MR, KILN_GEMM_KB);
+#ifndef KILN_GENERIC
+    else if (g->acs == 1) kiln_sgemm_pack_a_rows(dst, g->a, g->ars, g->M, i0, mc, k0, kc);
+#endif
+    else kiln_sgemm_pack_a(dst, g->a, g->ars, g->acs, g->M, i0, mc, k0, kc, KILN_GEMM_MR, KILN_GEMM_KB);
+}
+
 /* Rows [i0, i1) and columns [j0, j1) of C (both multiples of the tile),
  * with this thread's scratch. */
 KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, int64_t i0, int64_t i1, int64_t j0,
@@ -676,13 +688,7 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
                     ablk = g->ap + ic * Kp + pc * MR;
                     astride = Kp * MR;
                 } else {
-                    if (g->ima) kiln_sgemm_pack_a_nhwc(abuf, g->ima, M, ic, mc, pc, kc, MR, KILN_GEMM_KB);
-                    else
-#ifndef KILN_GENERIC
-                    if (g->acs == 1) kiln_sgemm_pack_a_rows(abuf, g->a, g->ars, M, ic, mc, pc, kc);
-                    else
-#endif
-                        kiln_sgemm_pack_a(abuf, g->a, g->ars, g->acs, M, ic, mc, pc, kc, MR, KILN_GEMM_KB);
+                    kiln_sgemm_pack_a_of(abuf, g, ic, mc, pc, kc);
                     ablk = abuf;
                     astride = kiln_gemm_round_up(kc, KILN_GEMM_KB) * MR;
                 }
@@ -711,9 +717,37 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
     }
 }
 
+/* How kiln_sgemm splits a product across n threads: not at all (too little
+ * work to pay for waking the pool, or too few rows and columns), by rows
+ * (also when A is packed at run time and has many: split by columns, every
+ * thread would pack all of it), or by columns. Split by columns with A
+ * packed at run time, A is packed once first, each thread packing its share
+ * of the rows into a copy they all then read. One rule for the kernel and
+ * for the scratch it is given. */
+enum { KILN_SPLIT_NONE, KILN_SPLIT_ROWS, KILN_SPLIT_COLS, KILN_SPLIT_COLS_SHARED_A };
+
+static KILN_UNUSED int kiln_sgemm_split(int64_t M, int64_t N, int64_t K, int a_packed, int b_packed, int n, int64_t mr,
+                                        int64_t nr)
+{
+    if (n <= 1 || (double)M * (double)N * (double)K < 1e6) return KILN_SPLIT_NONE;
+    if ((N < 4 * n * nr && M >= 2 * n * mr) || (!a_packed && b_packed && M >= 8 * n * mr)) return KILN_SPLIT_ROWS;
+    if (N < 2 * nr) return KILN_SPLIT_NONE;
+    return a_packed ? KILN_SPLIT_COLS : KILN_SPLIT_COLS_SHARED_A;
+}
+
+/* Floats of scratch kiln_sgemm needs with n threads: each thread's, and
+ * the shared copy of A where there is one. */
+static KILN_UNUSED int64_t kiln_sgemm_scratch_all(int64_t M, int64_t N, int64_t K, int a_packed, int b_mode, int64_t mr,
+                                                  int64_t nr, int n)
+{
+    int shared = kiln_sgemm_split(M, N, K, a_packed, b_mode == KILN_B_PACKED, n, mr, nr) == KILN_SPLIT_COLS_SHARED_A;
+    return n * kiln_sgemm_scratch(M, N, K, a_packed || shared, b_mode, mr, nr) +
+           (shared ? kiln_gemm_round_up(M, mr) * kiln_gemm_round_up(K, KILN_GEMM_KB_MAX) : 0);
+}
+
 typedef struct {
     const kiln_sgemm_args *g;
-    float *scratch;
+    float *scratch, *ap; /* ap: the shared copy of A */
     int64_t chunk, stride;
     int by_rows;
 } kiln_sgemm_task;
@@ -728,30 +762,40 @@ static KILN_UNUSED void kiln_sgemm_task_run(void *ctx, int i)
     else kiln_sgemm_part(t->g, 0, t->g->M, lo, hi, s);
 }
 
-/* The whole product; scratch holds KILN_THREADS * kiln_sgemm_scratch(...) floats. */
+/* Task i of packing the shared copy of A: its chunk of rows, all of K. */
+static KILN_UNUSED void kiln_sgemm_share_a(void *ctx, int i)
+{
+    const kiln_sgemm_task *t = (const kiln_sgemm_task *)ctx;
+    int64_t lo = i * t->chunk, hi = kiln_gemm_min(lo + t->chunk, t->g->M);
+    if (lo < hi)
+        kiln_sgemm_pack_a_of(t->ap + lo * kiln_gemm_round_up(t->g->K, KILN_GEMM_KB), t->g, lo, hi - lo, 0, t->g->K);
+}
+
+/* The whole product; scratch holds kiln_sgemm_scratch_all(..., KILN_THREADS) floats. */
 static KILN_UNUSED void kiln_sgemm(const kiln_sgemm_args *g, float *scratch)
 {
-    int n = KILN_THREADS;
-    /* split only when there is enough work to pay for waking the pool: the
-     * columns when there are enough, else the rows */
-    if (n > 1 && (double)g->M * (double)g->N * (double)g->K >= 1e6) {
-        kiln_sgemm_task t;
-        t.g = g;
-        t.scratch = scratch;
-        /* rows also when A is packed at run time and there are many of them:
-         * split by columns, every thread would pack all of A */
-        t.by_rows = (g->N < 4 * n * KILN_GEMM_NR && g->M >= 2 * n * KILN_GEMM_MR) ||
-                    (!g->ap && g->bp && g->M >= 8 * n * KILN_GEMM_MR);
-        t.chunk = t.by_rows ? kiln_gemm_round_up((g->M + n - 1) / n, KILN_GEMM_MR)
-                            : kiln_gemm_round_up((g->N + n - 1) / n, KILN_GEMM_NR);
-        t.stride = kiln_sgemm_scratch(g->M, g->N, g->K, g->ap != 0, kiln_sgemm_b_mode(g->bp != 0, g->im != 0, g->bcs),
-                                      KILN_GEMM_MR, KILN_GEMM_NR);
-        if (t.by_rows || g->N >= 2 * KILN_GEMM_NR) {
-            kiln_parallel(n, kiln_sgemm_task_run, &t);
-            return;
-        }
+    int n = KILN_THREADS, bmode = kiln_sgemm_b_mode(g->bp != 0, g->im != 0, g->bcs);
+    int split = kiln_sgemm_split(g->M, g->N, g->K, g->ap != 0, g->bp != 0, n, KILN_GEMM_MR, KILN_GEMM_NR);
+    kiln_sgemm_args shared;
+    kiln_sgemm_task t;
+    if (split == KILN_SPLIT_NONE) {
+        kiln_sgemm_part(g, 0, g->M, 0, g->N, scratch);
+        return;
     }
-    kiln_sgemm_part(g, 0, g->M, 0, g->N, scratch);
+    t.g = g, t.scratch = scratch, t.by_rows = split == KILN_SPLIT_ROWS;
+    t.stride = kiln_sgemm_scratch(g->M, g->N, g->K, g->ap != 0 || split == KILN_SPLIT_COLS_SHARED_A, bmode,
+                                  KILN_GEMM_MR, KILN_GEMM_NR);
+    if (split == KILN_SPLIT_COLS_SHARED_A) {
+        t.ap = scratch + n * t.stride;
+        t.chunk = kiln_gemm_round_up((g->M + n - 1) / n, KILN_GEMM_MR);
+        kiln_parallel(n, kiln_sgemm_share_a, &t);
+        shared = *g;
+        shared.ap = t.ap, shared.a = 0, shared.ima = 0;
+        t.g = &shared;
+    }
+    t.chunk = t.by_rows ? kiln_gemm_round_up((g->M + n - 1) / n, KILN_GEMM_MR)
+                        : kiln_gemm_round_up((g->N + n - 1) / n, KILN_GEMM_NR);
+    kiln_parallel(n, kiln_sgemm_task_run, &t);
 }
 
 /* ---- kernels (the uniform kernel ABI) ----------------------------------- */

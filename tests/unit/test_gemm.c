@@ -41,7 +41,7 @@ static int close_all(const float *a, const float *b, int64_t n, int64_t K)
 /* Exactly the scratch the lowering asks for, so an overrun shows under the sanitizers. */
 static float *scratch_for(int64_t M, int64_t N, int64_t K, int ap, int bmode)
 {
-    return malloc(sizeof(float) * (size_t)(KILN_THREADS * kiln_sgemm_scratch(M, N, K, ap, bmode, KILN_GEMM_MR, KILN_GEMM_NR)));
+    return malloc(sizeof(float) * (size_t)kiln_sgemm_scratch_all(M, N, K, ap, bmode, KILN_GEMM_MR, KILN_GEMM_NR, KILN_THREADS));
 }
 
 /* The fused epilogue on the reference's output: a bias per column, a dense residual, a clamp. */
@@ -90,7 +90,8 @@ static void test_matmul_sizes(void)
 {
     static const int64_t sizes[][3] = {{1, 1, 1}, {2, 3, 5}, {7, 13, 11}, {5, 17, 3}, {13, 31, 37}, {29, 33, 1},
                                        {1, 67, 129}, {97, 7, 600}, {150, 130, 513}, {6, 16, 512}, {14, 32, 1030},
-                                       {30, 40, 2100}}; /* K over two KC blocks */
+                                       {30, 40, 2100},  /* K over two KC blocks */
+                                       {20, 300, 200}}; /* threads split the columns, A packed once for all */
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         for (int mode = 0; mode < 6; mode++) check_matmul(sizes[i][0], sizes[i][1], sizes[i][2], mode % 3, mode / 3);
 }
@@ -216,6 +217,7 @@ static void test_conv_shapes(void)
     check_conv(1, 5, 5, 1, 40, 3, 5, 1, 3, 1, 2, 0);
     check_conv(1, 600, 9, 1, 3, 3, 1, 1, 1, 1, 0, 0);   /* 1x1, K = 600 */
     check_conv(1, 130, 9, 1, 5, 6, 3, 3, 1, 1, 1, 0);   /* K over one KC block and over KILN_IM2COL_K */
+    check_conv(1, 16, 300, 1, 6, 7, 3, 3, 1, 1, 1, 1);  /* threads split M, the windows packed once for all */
     check_conv(2, 6, 6, 6, 13, 17, 3, 3, 1, 1, 1, 1);   /* depthwise */
     check_conv(1, 5, 5, 5, 14, 11, 3, 3, 2, 1, 1, 0);   /* depthwise, strided */
     check_conv(1, 4, 4, 4, 9, 10, 5, 3, 1, 2, 3, 0);    /* depthwise, dilated, wide padding */
