@@ -276,7 +276,7 @@ static Status lower_attention(const Node *n, KernelCall *kc, Diag *d)
     kc_f(kc, attr_float(n, "scale", 1.0));
     kc->scratch = a.Sk * (f64 ? 8 : 4);
     if (fast)
-        kc->scratch = 4 * kiln_attention_scratch(a.Sq, a.Sk, a.Dv, codegen_cpu->mr, codegen_cpu->nr, codegen_cpu->threads);
+        kc->scratch = 4 * kiln_attention_scratch(a.Sq, a.Sk, a.D, a.Dv, codegen_cpu->mr, codegen_cpu->nr, codegen_cpu->threads);
     return ST_OK;
 }
 

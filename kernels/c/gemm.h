@@ -1327,12 +1327,17 @@ KILN_KERNEL kiln_dwconv_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
  * kiln_attention_f32 (kernels/c/fused.h, its reference); scratch out[1]:
  * kiln_attention_scratch floats.
  */
-static KILN_UNUSED int64_t kiln_attention_scratch(int64_t Sq, int64_t Sk, int64_t Dv, int64_t mr, int64_t nr,
+static KILN_UNUSED int64_t kiln_attention_scratch(int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, int64_t mr, int64_t nr,
                                                   int64_t threads)
 {
     /* both products read B in place; their depth is at most KC a block */
-    return threads * (kiln_gemm_round_up(Sq * Sk, 16) +
-                      kiln_sgemm_scratch(Sq, Sk > Dv ? Sk : Dv, KILN_GEMM_KC, 0, KILN_B_DIRECT, mr, nr));
+    int64_t s = kiln_gemm_round_up(Sq * Sk, 16);
+    int64_t one = s + kiln_sgemm_scratch(Sq, Sk > Dv ? Sk : Dv, KILN_GEMM_KC, 0, KILN_B_DIRECT, mr, nr);
+    /* one batch index: S, then each product split across the threads */
+    int64_t qk = kiln_sgemm_scratch_all(Sq, Sk, D, 0, KILN_B_DIRECT, mr, nr, (int)threads);
+    int64_t pv = kiln_sgemm_scratch_all(Sq, Dv, Sk, 0, KILN_B_DIRECT, mr, nr, (int)threads);
+    int64_t pooled = s + (qk > pv ? qk : pv);
+    return threads * one > pooled ? threads * one : pooled;
 }
 
 #ifndef KILN_GENERIC
@@ -1465,7 +1470,7 @@ static KILN_UNUSED void kiln_attention_task_run(void *ctx, int i)
     const kiln_attention_task *t = (const kiln_attention_task *)ctx;
     const int64_t *g = t->p + 1 + 5 * t->p[0];
     int64_t nb = kiln_attention_batches(t->p), b0 = i * t->chunk, b1 = kiln_gemm_min(b0 + t->chunk, nb);
-    int64_t per = kiln_attention_scratch(g[0], g[1], g[3], KILN_GEMM_MR, KILN_GEMM_NR, 1);
+    int64_t per = kiln_attention_scratch(g[0], g[1], g[2], g[3], KILN_GEMM_MR, KILN_GEMM_NR, 1);
     float *s = (float *)t->out[1] + i * per;
     if (b0 < b1) kiln_attention_range(t, b0, b1, s, s + kiln_gemm_round_up(g[0] * g[1], 16), 0);
 }

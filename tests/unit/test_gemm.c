@@ -285,7 +285,7 @@ static void check_attention(int64_t B0, int64_t B1, int64_t Sq, int64_t Sk, int6
     double f[] = {0.37};
     float *q = randf(B0 * B1 * Sq * D), *kt = randf(B1 * D * Sk), *v = randf(B0 * B1 * Sk * Dv), *m = randf(Sk);
     float *y = randf(B0 * B1 * Sq * Dv), *r = randf(B0 * B1 * Sq * Dv), *rs = randf(Sk);
-    float *s = malloc(sizeof *s * (size_t)kiln_attention_scratch(Sq, Sk, Dv, KILN_GEMM_MR, KILN_GEMM_NR, KILN_THREADS));
+    float *s = malloc(sizeof *s * (size_t)kiln_attention_scratch(Sq, Sk, D, Dv, KILN_GEMM_MR, KILN_GEMM_NR, KILN_THREADS));
     const void *in[4] = {q, kt, v, m};
     void *out[2] = {r, rs};
     p[5] = 0; /* KT shared across the first batch dim */
@@ -300,6 +300,7 @@ static void test_attention(void)
 {
     check_attention(2, 3, 7, 19, 5, 11);
     check_attention(3, 1, 70, 130, 40, 33); /* enough work to split the batch across threads, unevenly */
+    check_attention(1, 1, 20, 300, 200, 280); /* one batch index: with threads, each product split by columns */
 }
 
 /* kiln_vexp against exp in double: within 2 ulps over the whole range, subnormal
