@@ -85,6 +85,8 @@
 #endif
 #define KILN_GEMM_MC KILN_GEMM_MC_FOR(KILN_GEMM_MR)
 #define KILN_GEMM_NC KILN_GEMM_NC_FOR(KILN_GEMM_NR)
+/* Floats of the next panel of B a tile fetches for it, per k: a 64-byte line. */
+#define KILN_GEMM_PF 16
 #define KILN_VL (KILN_VEC_BYTES / 4)
 #define KILN_NV (KILN_GEMM_NR / KILN_VL)
 /* A's panels hold their rows in blocks of KB columns (see kiln_sgemm_pack_a);
@@ -516,10 +518,12 @@ kiln_sgemm_ukr_end(int R, kiln_vf acc[][KILN_NV], float *c, int64_t ldc, int fir
 }
 
 /* The body, for R of the MR rows (A's panels stay MR wide): inlined with R
- * constant, so that the accumulators live in registers. */
+ * constant, so that the accumulators live in registers. pf, unless 0: kc
+ * lines from there on are fetched into cache while the tile runs, one a
+ * step of k (kiln_sgemm_part points it at the next panel of B). */
 KILN_TARGET_FMA static inline __attribute__((always_inline)) void
 kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int first,
-                    const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
+                    const kiln_sgemm_epi *e, int64_t i0, int64_t j0, const float *pf)
 {
     kiln_vf acc[KILN_GEMM_MR][KILN_NV];
     int64_t k;
@@ -529,6 +533,7 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
         int64_t kk, w = kiln_gemm_min(KILN_GEMM_KB, kc - k);
         for (kk = 0; kk < w; kk++, b += ldb) {
             kiln_vf bv[KILN_NV];
+            if (pf) __builtin_prefetch(pf + (k + kk) * KILN_GEMM_PF);
             for (v = 0; v < KILN_NV; v++) bv[v] = *(const kiln_vfu *)(b + v * KILN_VL);
             for (i = 0; i < R; i++)
                 for (v = 0; v < KILN_NV; v++) acc[i][v] += bv[v] * a[i * KILN_GEMM_KB + kk];
@@ -542,9 +547,10 @@ kiln_sgemm_ukr_body(int R, int64_t kc, const float *a, const float *b, int64_t l
 #define KILN_SGEMM_UKR(R)                                                                                   \
     KILN_TARGET_FMA static KILN_UNUSED void kiln_sgemm_ukr##R(int64_t kc, const float *a, const float *b,   \
                                                              int64_t ldb, float *c, int64_t ldc, int first, \
-                                                             const kiln_sgemm_epi *e, int64_t i0, int64_t j0) \
+                                                             const kiln_sgemm_epi *e, int64_t i0, int64_t j0, \
+                                                             const float *pf)                             \
     {                                                                                                       \
-        kiln_sgemm_ukr_body(R, kc, a, b, ldb, c, ldc, first, e, i0, j0);                                   \
+        kiln_sgemm_ukr_body(R, kc, a, b, ldb, c, ldc, first, e, i0, j0, pf);                               \
     }
 #if KILN_GEMM_MR > 8
 KILN_SGEMM_UKR(8)
@@ -562,10 +568,11 @@ KILN_SGEMM_UKR(1)
 /* Run the smallest variant of at least mr rows; returns its row count. */
 KILN_TARGET_FMA static KILN_UNUSED int kiln_sgemm_ukr_rows(int64_t mr, int64_t kc, const float *a, const float *b,
                                                           int64_t ldb, float *c, int64_t ldc, int first,
-                                                          const kiln_sgemm_epi *e, int64_t i0, int64_t j0)
+                                                          const kiln_sgemm_epi *e, int64_t i0, int64_t j0,
+                                                          const float *pf)
 {
 #define KILN_SGEMM_UKR_IF(R) \
-    if (mr <= R) return kiln_sgemm_ukr##R(kc, a, b, ldb, c, ldc, first, e, i0, j0), R;
+    if (mr <= R) return kiln_sgemm_ukr##R(kc, a, b, ldb, c, ldc, first, e, i0, j0, pf), R;
 #if KILN_GEMM_MR > 1
     KILN_SGEMM_UKR_IF(1)
 #endif
@@ -578,18 +585,19 @@ KILN_TARGET_FMA static KILN_UNUSED int kiln_sgemm_ukr_rows(int64_t mr, int64_t k
 #if KILN_GEMM_MR > 8
     KILN_SGEMM_UKR_IF(8)
 #endif
-    kiln_sgemm_ukr_body(KILN_GEMM_MR, kc, a, b, ldb, c, ldc, first, e, i0, j0);
+    kiln_sgemm_ukr_body(KILN_GEMM_MR, kc, a, b, ldb, c, ldc, first, e, i0, j0, pf);
     return KILN_GEMM_MR;
 }
 #else
 typedef struct { float f[KILN_GEMM_MR * KILN_GEMM_NR]; } kiln_gemm_tile;
 static KILN_UNUSED int kiln_sgemm_ukr_rows(int64_t mr, int64_t kc, const float *a, const float *b, int64_t ldb,
                                            float *c, int64_t ldc, int first, const kiln_sgemm_epi *e, int64_t i0,
-                                           int64_t j0)
+                                           int64_t j0, const float *pf)
 {
     float acc[KILN_GEMM_MR][KILN_GEMM_NR];
     int64_t k;
     int i, j, R = (int)mr;
+    (void)pf;
     for (i = 0; i < R; i++)
         for (j = 0; j < KILN_GEMM_NR; j++) acc[i][j] = 0.0f;
     for (k = 0; k < kc; k++, b += ldb)
@@ -700,13 +708,17 @@ KILN_TARGET static KILN_UNUSED void kiln_sgemm_part(const kiln_sgemm_args *g, in
                         bpan = bbuf, pldb = NR;
                     }
                     for (ir = 0; ir < mc; ir += MR) {
-                        int64_t mr = kiln_gemm_min(mc - ir, MR);
-                        const float *apan = ablk + ir / MR * astride;
+                        int64_t mr = kiln_gemm_min(mc - ir, MR), slice = (ir / MR - 1) * kc * KILN_GEMM_PF;
+                        const float *apan = ablk + ir / MR * astride, *pf = 0;
+                        /* pre-packed B comes from memory: a panel's first tile brings it
+                         * in, the tiles after it fetch the next panel, a slice each */
+                        if (bmode == KILN_B_PACKED && ir > 0 && jr + NR < nc && slice < kc * NR)
+                            pf = bpan + bstride + slice;
                         if (nr == NR && (vec_epi || !last) && kiln_sgemm_rows_exact(mr)) {
                             kiln_sgemm_ukr_rows(mr, kc, apan, bpan, pldb, g->c + (ic + ir) * g->ldc + jc + jr, g->ldc,
-                                                first, e, ic + ir, jc + jr);
+                                                first, e, ic + ir, jc + jr, pf);
                         } else {
-                            kiln_sgemm_ukr_rows(mr, kc, apan, bpan, pldb, t.f, NR, 1, 0, 0, 0);
+                            kiln_sgemm_ukr_rows(mr, kc, apan, bpan, pldb, t.f, NR, 1, 0, 0, 0, pf);
                             kiln_sgemm_store(t.f, g, ic + ir, jc + jr, mr, nr, first, last);
                         }
                     }
@@ -1065,9 +1077,9 @@ KILN_TARGET static KILN_UNUSED void kiln_conv_nchw_packed(const kiln_conv_nchw_t
     for (j = j0; j < M; j += NR) {
         if (M - j >= NR && kiln_sgemm_rows_exact(mr)) {
             kiln_sgemm_ukr_rows(mr, K, panel, t->w + j * K, NR, g->c + i0 * M + j, M, 1,
-                                kiln_sgemm_epi_none(&g->e) ? 0 : &g->e, i0, j);
+                                kiln_sgemm_epi_none(&g->e) ? 0 : &g->e, i0, j, 0);
         } else {
-            kiln_sgemm_ukr_rows(mr, K, panel, t->w + j * K, NR, tile.f, NR, 1, 0, 0, 0);
+            kiln_sgemm_ukr_rows(mr, K, panel, t->w + j * K, NR, tile.f, NR, 1, 0, 0, 0, 0);
             kiln_sgemm_store(tile.f, g, i0, j, mr, kiln_gemm_min(NR, M - j), 1, 1);
         }
     }
