@@ -200,8 +200,9 @@ KILN_PN_FLOATS(layernorm)
 
 /*
  * f32 rows, the fast paths of GlobalAveragePool, LayerNormalization and
- * Softmax (the lowering picks them for contiguous rows): sums in double over eight partial sums,
- * which vectorises with no reassociation, the rest in float.
+ * Softmax (the lowering picks them for contiguous rows): sums in double
+ * over eight partial sums, which vectorises with no reassociation, the rest
+ * in float.
  */
 
 /* The sum of (x[i] - c) (squared when sq) over n elements. */
