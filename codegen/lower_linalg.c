@@ -252,20 +252,13 @@ static Status lower_sepconv(const Node *n, KernelCall *kc, Diag *d)
     kc_f(kc, plo);
     kc_f(kc, phi);
     kc->scratch = (int64_t)c->threads * kiln_sepconv_scratch(slab, OW, C, M, c->mr, c->nr) * (int64_t)sizeof(float);
-    /* one packed array: the depthwise weights, then the pointwise ones as B [C, M] */
+    /* one packed array: the depthwise weights, then the pointwise W [M, C] as B [C, M] */
     int64_t taps = g.k[0] * g.k[1], P = kiln_gemm_round_up(M, c->nr);
-    const float *wp = n->in[3]->data;
-    float *dst = pack_alloc(kc, 1, taps * C + P * C), *wt = malloc(sizeof *wt * (size_t)(C * M + 1));
-    if (!dst || !wt) {
-        free(wt);
-        return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
-    }
+    float *dst = pack_alloc(kc, 1, taps * C + P * C);
+    if (!dst) return diag_error(d, ST_INTERNAL, n, "out of memory packing weights");
     kc->packed_too = 4;
     kiln_dwconv_nhwc_pack(dst, n->in[1]->data, C, g.k[0], g.k[1]);
-    for (int64_t m = 0; m < M; m++)
-        for (int64_t ci = 0; ci < C; ci++) wt[ci * M + m] = wp[m * C + ci];
-    kiln_sgemm_pack_b(dst + taps * C, wt, M, 1, M, 0, P, 0, C, c->nr);
-    free(wt);
+    kiln_sgemm_pack_b(dst + taps * C, n->in[3]->data, 1, C, M, 0, P, 0, C, c->nr);
     return ST_OK;
 }
 

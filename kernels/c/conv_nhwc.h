@@ -353,7 +353,6 @@ static KILN_UNUSED void kiln_dwn_chunk(void *ctx, int i)
 /* The arguments from the kernel's parameters (see kiln_dwconv_nhwc_f32). */
 static KILN_UNUSED void kiln_dwn_init(kiln_dwn_args *a, kiln_ip p, kiln_fp f, kiln_in in, float *y)
 {
-    int64_t span;
     a->x = (const float *)in[0];
     a->w = (const float *)in[1];
     a->b = p[16] ? (const float *)in[2] : 0;
@@ -363,13 +362,7 @@ static KILN_UNUSED void kiln_dwn_init(kiln_dwn_args *a, kiln_ip p, kiln_fp f, ki
     a->lo = p[17] ? (float)f[0] : 0.0f;
     a->hi = p[17] ? (float)f[1] : 0.0f;
     a->clamp = !p[17] ? 0 : (a->lo > -INFINITY ? 1 : 0) | (a->hi < INFINITY ? 2 : 0);
-    /* owa: the first column with ow * sw - pw >= 0; owb: past the last with
-     * ow * sw - pw + (KW - 1) * dw <= W - 1 */
-    a->owa = (a->pw + a->sw - 1) / a->sw;
-    span = a->W - 1 - (a->KW - 1) * a->dw + a->pw;
-    a->owb = span < 0 ? 0 : span / a->sw + 1;
-    if (a->owa > a->OW) a->owa = a->OW;
-    if (a->owb > a->OW) a->owb = a->OW;
+    kiln_conv_cols_inside(a->W, a->OW, a->KW, a->sw, a->dw, a->pw, &a->owa, &a->owb);
     a->chunk = 0;
 }
 
@@ -384,15 +377,8 @@ static KILN_UNUSED void kiln_dwn_init(kiln_dwn_args *a, kiln_ip p, kiln_fp f, ki
 KILN_KERNEL kiln_dwconv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     kiln_dwn_args a;
-    int64_t rows;
-    int n = KILN_THREADS;
     kiln_dwn_init(&a, p, f, in, (float *)out[0]);
-    rows = a.N * a.OH;
-    if (rows <= 0 || a.OW <= 0 || a.C <= 0) return;
-    if (n > rows) n = (int)rows;
-    a.chunk = (rows + n - 1) / n;
-    n = (int)((rows + a.chunk - 1) / a.chunk);
-    kiln_parallel(n, kiln_dwn_chunk, &a);
+    if (a.OW > 0 && a.C > 0) kiln_parallel_chunks(a.N * a.OH, &a.chunk, kiln_dwn_chunk, &a);
 }
 
 /*
@@ -447,8 +433,7 @@ static KILN_UNUSED void kiln_sep_run(void *ctx, int i)
 KILN_KERNEL kiln_sepconv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     kiln_sep_task t;
-    int64_t slab = p[21], all;
-    int n = KILN_THREADS;
+    int64_t slab = p[21];
     memset(&t, 0, sizeof t);
     kiln_dwn_init(&t.a, p, f, in, 0);
     t.g.N = p[18], t.g.K = t.a.C, t.g.ars = t.a.C, t.g.acs = 1, t.g.bp = (const float *)in[1] + p[8] * p[9] * p[1], t.g.ldc = p[18];
@@ -456,11 +441,7 @@ KILN_KERNEL kiln_sepconv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out
     if (p[19]) t.g.e.add[0] = (const float *)in[4], t.g.e.cs[0] = 1, t.g.e.scale[0] = 1.0f;
     t.slab = slab, t.slabs = (t.a.OH + slab - 1) / slab, t.y = (float *)out[0], t.scratch = (float *)out[1];
     t.stride = kiln_sepconv_scratch(slab, t.a.OW, t.a.C, t.g.N, KILN_GEMM_MR, KILN_GEMM_NR);
-    all = t.a.N * t.slabs;
-    if (all <= 0 || t.a.OW <= 0) return;
-    if (n > all) n = (int)all;
-    t.per_task = (all + n - 1) / n;
-    kiln_parallel((int)((all + t.per_task - 1) / t.per_task), kiln_sep_run, &t);
+    if (t.a.OW > 0) kiln_parallel_chunks(t.a.N * t.slabs, &t.per_task, kiln_sep_run, &t);
 }
 
 #endif

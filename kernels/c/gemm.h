@@ -990,6 +990,17 @@ KILN_KERNEL kiln_conv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
     }
 }
 
+/* [*owa, *owb): the output columns of a convolution whose kernel columns
+ * all fall inside the input's W columns (owa: the first with ow*sw - pw >=
+ * 0; owb: past the last with ow*sw - pw + (KW-1)*dw <= W-1). */
+static KILN_UNUSED void kiln_conv_cols_inside(int64_t W, int64_t OW, int64_t KW, int64_t sw, int64_t dw, int64_t pw,
+                                              int64_t *owa, int64_t *owb)
+{
+    int64_t span = W - 1 - (KW - 1) * dw + pw;
+    *owa = kiln_gemm_min((pw + sw - 1) / sw, OW);
+    *owb = span < 0 ? 0 : kiln_gemm_min(span / sw + 1, OW);
+}
+
 /*
  * 2-D convolution (group 1) from a channels-first input to a channels-last
  * output: a network's first convolution, whose few input channels make
@@ -1096,13 +1107,13 @@ KILN_TARGET static KILN_UNUSED void kiln_conv_nchw_rows(const kiln_conv_nchw_tas
     const int64_t *p = t->p;
     int64_t C = p[1], M = p[2], H = p[4], W = p[5], OH = p[6], OW = p[7], KH = p[8], KW = p[9];
     int64_t sh = p[10], sw = p[11], dh = p[12], dw = p[13], ph = p[14], pw = p[15], K = C * KH * KW;
-    int64_t span = W - 1 - (KW - 1) * dw + pw, owa = kiln_gemm_min((pw + sw - 1) / sw, OW);
-    int64_t owb = span < 0 ? 0 : kiln_gemm_min(span / sw + 1, OW), r, ow, k;
+    int64_t owa, owb, r, ow, k;
     float *panel = scratch;
     kiln_conv_nchw_taps tp;
     kiln_sgemm_args g; /* C and the epilogue, for kiln_sgemm_store */
     tp.off = (int64_t *)(void *)(scratch + KILN_GEMM_MR * kiln_gemm_round_up(K, KILN_GEMM_KB_MAX));
     tp.th = tp.off + K, tp.tw = tp.th + K;
+    kiln_conv_cols_inside(W, OW, KW, sw, dw, pw, &owa, &owb);
     for (k = 0; k < K; k++) {
         tp.th[k] = k / KW % KH * dh, tp.tw[k] = k % KW * dw;
         tp.off[k] = k / (KH * KW) * H * W + tp.th[k] * W + tp.tw[k];
@@ -1149,17 +1160,12 @@ static KILN_UNUSED void kiln_conv_nchw_task_run(void *ctx, int i)
 KILN_KERNEL kiln_conv_nchw_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 {
     kiln_conv_nchw_task t;
-    int64_t rows = p[0] * p[6];
-    int n = KILN_THREADS;
     memset(&t, 0, sizeof t);
     t.x = (const float *)in[0], t.w = (const float *)in[1], t.y = (float *)out[0], t.p = p;
     t.scratch = (float *)out[1];
     t.e.alpha = 1.0f, t.e.clamp = (int)p[17], t.e.lo = (float)f[0], t.e.hi = (float)f[1];
     if (p[16]) t.e.add[0] = (const float *)in[2], t.e.cs[0] = 1, t.e.scale[0] = 1.0f;
-    if (rows <= 0) return;
-    if (n > rows) n = (int)rows;
-    t.chunk = (rows + n - 1) / n;
-    kiln_parallel((int)((rows + t.chunk - 1) / t.chunk), kiln_conv_nchw_task_run, &t);
+    kiln_parallel_chunks(p[0] * p[6], &t.chunk, kiln_conv_nchw_task_run, &t);
 }
 
 /*

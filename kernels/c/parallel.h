@@ -25,4 +25,14 @@ static KILN_UNUSED void kiln_parallel(int n, void (*fn)(void *, int), void *ctx)
 #endif
 }
 
+/* count items in contiguous chunks, one a task and at most KILN_THREADS
+ * tasks: *chunk (which task i reads from ctx) is set, then fn runs. */
+static KILN_UNUSED void kiln_parallel_chunks(int64_t count, int64_t *chunk, void (*fn)(void *, int), void *ctx)
+{
+    int64_t n = KILN_THREADS < count ? KILN_THREADS : count;
+    if (count <= 0) return;
+    *chunk = (count + n - 1) / n;
+    kiln_parallel((int)((count + *chunk - 1) / *chunk), fn, ctx);
+}
+
 #endif
