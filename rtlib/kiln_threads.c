@@ -7,9 +7,13 @@
  * indices that the workers and the caller take from until none is left.
  * Waking a sleeping thread takes tens of microseconds, longer than many
  * tasks: so a worker first spins a while for the next job, and the caller
- * for the last task, before they sleep on the condition variables. */
+ * for the last task, before they sleep on the condition variables. They
+ * spin on sched_yield, not on a pause instruction: when another process
+ * shares the core, the thread waited for gets it at once, where a pausing
+ * spinner would hold it for its whole time slice. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "kiln_rt.h"
@@ -18,23 +22,16 @@
 #define KILN_RT_POOL_THREADS 64
 #endif
 
-/* Rounds of spinning before sleeping (GCC and Clang: atomics without C11 headers). */
+/* Rounds of spinning before sleeping, about 1 ms (GCC and Clang: atomics
+ * without C11 headers). */
 #if defined(__GNUC__) || defined(__clang__)
-#define KILN_RT_SPIN 100000
+#define KILN_RT_SPIN 2000
 #define KILN_RT_LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define KILN_RT_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
-#if defined(__x86_64__) || defined(__i386__)
-#define KILN_RT_PAUSE() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define KILN_RT_PAUSE() __asm__ __volatile__("yield")
-#else
-#define KILN_RT_PAUSE() ((void)0)
-#endif
 #else
 #define KILN_RT_SPIN 0
 #define KILN_RT_LOAD(x) (x)
 #define KILN_RT_STORE(x, v) ((x) = (v))
-#define KILN_RT_PAUSE() ((void)0)
 #endif
 
 static struct {
@@ -74,7 +71,7 @@ static void *worker(void *arg)
     for (;;) {
         if (pool.generation == seen) {
             pthread_mutex_unlock(&pool.lock);
-            for (k = 0; k < KILN_RT_SPIN && KILN_RT_LOAD(pool.generation) == seen; k++) KILN_RT_PAUSE();
+            for (k = 0; k < KILN_RT_SPIN && KILN_RT_LOAD(pool.generation) == seen; k++) sched_yield();
             pthread_mutex_lock(&pool.lock);
         }
         while (pool.generation == seen) pthread_cond_wait(&pool.work, &pool.lock);
@@ -121,7 +118,7 @@ void kiln_rt_parallel_for(int n, void (*fn)(void *ctx, int i), void *ctx)
     if (pool.pending > 0) {
         long k;
         pthread_mutex_unlock(&pool.lock);
-        for (k = 0; k < KILN_RT_SPIN && KILN_RT_LOAD(pool.pending) > 0; k++) KILN_RT_PAUSE();
+        for (k = 0; k < KILN_RT_SPIN && KILN_RT_LOAD(pool.pending) > 0; k++) sched_yield();
         pthread_mutex_lock(&pool.lock);
     }
     while (pool.pending > 0) pthread_cond_wait(&pool.done, &pool.lock);
