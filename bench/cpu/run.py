@@ -6,7 +6,9 @@ Builds the models of bench/cpu/models.py into build/bench, then for each
 model and thread count alternates `kiln run MODEL --bench RUNS --threads T`
 with `node bench/cpu/ort_bench.js MODEL T RUNS` (onnxruntime-node, intra-op
 threads T), ROUNDS times. Each run reports its median latency; the table
-gives the median over rounds and ORT / kiln (above 1: kiln is faster).
+gives the median over rounds, ORT / kiln of those (above 1: kiln is
+faster), and the lowest and highest ORT / kiln of a single round (a round's
+two runs are back to back, so they see the same machine).
 Needs onnxruntime-node in bench/cpu/ort (git ignores it):
     (cd bench/cpu/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node)
 """
@@ -48,12 +50,14 @@ def main():
                 o = run(["node", "bench/cpu/ort_bench.js", path, str(t), str(a.runs)])
                 ort.append(float(re.search(r"median ([0-9.]+)", o).group(1)))
             k, r = statistics.median(kiln), statistics.median(ort)
-            rows.append((model, t, k, r))
-            print(f"{model:12s} threads {t}: kiln {k:8.3f} ms  ort {r:8.3f} ms  ort/kiln {r / k:5.2f}", flush=True)
-    print("\n| model | threads | kiln median (ms) | ONNX Runtime median (ms) | ORT / kiln |")
-    print("| --- | --- | --- | --- | --- |")
-    for m, t, k, r in rows:
-        print(f"| {m} | {t} | {k:.3f} | {r:.3f} | {r / k:.2f} |")
+            per_round = [o / x for x, o in zip(kiln, ort)]
+            rows.append((model, t, k, r, min(per_round), max(per_round)))
+            print(f"{model:12s} threads {t}: kiln {k:8.3f} ms  ort {r:8.3f} ms  ort/kiln {r / k:5.2f}"
+                  f"  (rounds {min(per_round):.2f}-{max(per_round):.2f})", flush=True)
+    print("\n| model | threads | kiln median (ms) | ONNX Runtime median (ms) | ORT / kiln | per round |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for m, t, k, r, lo, hi in rows:
+        print(f"| {m} | {t} | {k:.3f} | {r:.3f} | {r / k:.2f} | {lo:.2f}-{hi:.2f} |")
 
 
 if __name__ == "__main__":
