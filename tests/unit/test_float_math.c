@@ -2,8 +2,9 @@
  * tanh, sigmoid, GELU) against libm in double, over every 251st float (17
  * million of them, every exponent and sign) and the special values: within
  * 3 ulp of the double result rounded to float (GELU 8), as the header
- * promises; where the result is NaN (a NaN input, GELU of -inf) it is NaN. Each function runs over a batch in a loop, as
- * the kernels call it, so that the vectorised code is the code checked. */
+ * promises; where the result is NaN (a NaN input, GELU of -inf), NaN. Each
+ * function runs over a batch in a loop, as the kernels call it, so that a
+ * build that vectorises (-O3, -march=native) checks the vector code. */
 #include <math.h>
 #include <string.h>
 
@@ -14,10 +15,10 @@ enum { BATCH = 4096, STRIDE = 251 };
 
 static float xs[BATCH], ys[BATCH];
 
-#define BATCH_OF(f)                                         \
-    static void batch_##f(int n)                            \
-    {                                                       \
-        for (int i = 0; i < n; i++) ys[i] = kiln_ew_##f(xs[i]); \
+#define BATCH_OF(f)                                                \
+    static void batch_##f(int n)                                   \
+    {                                                              \
+        for (int i = 0; i < n; i++) ys[i] = kiln_ew_##f(xs[i]);    \
     }
 BATCH_OF(expf)
 BATCH_OF(erff)
