@@ -255,17 +255,22 @@ static Status lower_attention(const Node *n, KernelCall *kc, Diag *d)
     else if (fast) KC_KERNEL(kc, "gemm", kiln_attention_fast_f32);
     else KC_KERNEL(kc, "fused", kiln_attention_f32);
     int r = a.batch.rank;
+    /* each operand's strides along its own axes (through its perm), 0 along
+     * a broadcast batch axis; y's along y's axes */
+    int64_t sd[4][KILN_MAX_RANK];
+    for (int k = 0; k < 4; k++) {
+        const Shape *s = k < 3 ? &n->in[k]->shape : &a.out;
+        int64_t dense[KILN_MAX_RANK], acc = 1;
+        for (int x = s->rank - 1; x >= 0; x--) dense[x] = acc, acc *= s->dims[x];
+        for (int x = 0; x < s->rank; x++) {
+            int64_t axis = a.perm[k][x]; /* operand axis x is stored axis axis; y's axis axis is stored axis x */
+            if (k < 3) sd[k][x] = x < r && s->dims[axis] == 1 ? 0 : dense[axis];
+            else sd[k][axis] = dense[x];
+        }
+    }
     kc_i(kc, r);
     kc_is(kc, a.batch.dims, r);
-    /* batch strides of Q, KT, V: each a stack of dense matrices */
-    for (int k = 0; k < 3; k++) {
-        const Shape *s = &n->in[k]->shape;
-        int64_t st_[KILN_MAX_RANK];
-        Shape bs = shape_make(r, s->dims);
-        fz_strides(&bs, &a.batch, st_);
-        for (int i = 0; i < r; i++) st_[i] *= s->dims[r] * s->dims[r + 1];
-        kc_is(kc, st_, r);
-    }
+    for (int k = 0; k < 3; k++) kc_is(kc, sd[k], r);
     Shape sc = a.batch;
     sc.dims[sc.rank++] = a.Sq;
     sc.dims[sc.rank++] = a.Sk;
@@ -273,6 +278,8 @@ static Status lower_attention(const Node *n, KernelCall *kc, Diag *d)
     if (has_input(n, 3)) fz_strides(&n->in[3]->shape, &sc, ms);
     kc_is(kc, ms, r);
     kc_is(kc, (int64_t[]){a.Sq, a.Sk, a.D, a.Dv, has_input(n, 3), ms[r], ms[r + 1]}, 7);
+    for (int k = 0; k < 3; k++) kc_is(kc, sd[k] + r, 2); /* row and column strides of Q, KT, V */
+    kc_is(kc, sd[3], r + 1);                            /* y's batch and row strides */
     kc_f(kc, attr_float(n, "scale", 1.0));
     kc->scratch = a.Sk * (f64 ? 8 : 4);
     if (fast)

@@ -180,26 +180,58 @@ static KILN_UNUSED Status fz_parse(const Node *n, FzProg *pr, Diag *d)
 }
 
 /* Attention: Q [b.., Sq, D], KT [b.., D, Sk], V [b.., Sk, Dv], optional mask
- * broadcasting to [b.., Sq, Sk]; batch dims of Q, KT and V broadcast. */
+ * broadcasting to [b.., Sq, Sk]; batch dims of Q, KT and V broadcast.
+ * perm[k] are perm_q, perm_k, perm_v and perm_y (the identity where
+ * absent), as Transpose takes them: operand k is Transpose(input k, perm[k])
+ * and the output is Transpose(y, perm[3]). */
 typedef struct {
     Shape out, batch;
     int64_t Sq, Sk, D, Dv;
+    int64_t perm[4][KILN_MAX_RANK];
 } FzAttention;
+
+/* Attribute name's permutation of rank axes into perm; false if it is not one. */
+static KILN_UNUSED bool fz_attention_perm(const Node *n, const char *name, int rank, int64_t *perm)
+{
+    const int64_t *v;
+    int cnt = attr_ints(n, name, &v);
+    bool seen[KILN_MAX_RANK] = {false};
+    for (int a = 0; a < rank; a++) perm[a] = cnt < 0 ? a : a < cnt ? v[a] : -1;
+    if (cnt >= 0 && cnt != rank) return false;
+    for (int a = 0; a < rank; a++) {
+        if (perm[a] < 0 || perm[a] >= rank || seen[perm[a]]) return false;
+        seen[perm[a]] = true;
+    }
+    return true;
+}
 
 static KILN_UNUSED Status fz_attention(const Node *n, FzAttention *a, Diag *d)
 {
-    const Shape *q = &n->in[0]->shape, *k = &n->in[1]->shape, *v = &n->in[2]->shape;
+    static const char *const perm_names[4] = {"perm_q", "perm_k", "perm_v", "perm_y"};
+    Shape in[3];
     char b1[128], b2[128], b3[128];
     DType t = n->in[0]->dtype;
+    int rank = n->in[0]->shape.rank;
     for (int i = 1; i < n->nin; i++)
         if (n->in[i] && n->in[i]->dtype != t) return diag_error(d, ST_INPUT, n, "inputs differ in type");
     if (t != KILN_DTYPE_F32 && t != KILN_DTYPE_F64) return diag_unsupported(d, n, "no kernel for type %s", dtype_name(t));
+    for (int k = 0; k < 4; k++)
+        if (!fz_attention_perm(n, perm_names[k], rank, a->perm[k]))
+            return diag_error(d, ST_INPUT, n, "%s is not a permutation of %d axes", perm_names[k], rank);
+    if (rank >= 2 && a->perm[3][rank - 1] != rank - 1)
+        return diag_error(d, ST_INPUT, n, "perm_y must keep the last axis last");
+    for (int k = 0; k < 3; k++) {
+        const Shape *s = &n->in[k]->shape;
+        in[k] = *s;
+        for (int x = 0; x < s->rank && s->rank == rank; x++) in[k].dims[x] = s->dims[a->perm[k][x]];
+    }
+    const Shape *q = &in[0], *k = &in[1], *v = &in[2];
     if (q->rank < 2 || k->rank != q->rank || v->rank != q->rank || q->dims[q->rank - 1] != k->dims[k->rank - 2] ||
         k->dims[k->rank - 1] != v->dims[v->rank - 2])
         return diag_error(d, ST_INPUT, n, "Q %s, KT %s and V %s do not fit", shape_str(q, b1, sizeof b1),
                           shape_str(k, b2, sizeof b2), shape_str(v, b3, sizeof b3));
     int r = q->rank - 2;
-    *a = (FzAttention){.Sq = q->dims[r], .D = q->dims[r + 1], .Sk = k->dims[r + 1], .Dv = v->dims[r + 1]};
+    a->Sq = q->dims[r], a->D = q->dims[r + 1], a->Sk = k->dims[r + 1], a->Dv = v->dims[r + 1];
     Shape qb = shape_make(r, q->dims), kb = shape_make(r, k->dims), vb = shape_make(r, v->dims), t1;
     if (!shape_broadcast(&qb, &kb, &t1) || !shape_broadcast(&t1, &vb, &a->batch))
         return diag_error(d, ST_INPUT, n, "batch dims of Q, KT and V do not broadcast");
@@ -211,9 +243,11 @@ static KILN_UNUSED Status fz_attention(const Node *n, FzAttention *a, Diag *d)
             return diag_error(d, ST_INPUT, n, "mask %s does not broadcast to the scores %s",
                               shape_str(&n->in[3]->shape, b1, sizeof b1), shape_str(&sc, b2, sizeof b2));
     }
-    a->out = a->batch;
-    a->out.dims[a->out.rank++] = a->Sq;
-    a->out.dims[a->out.rank++] = a->Dv;
+    Shape y = a->batch;
+    y.dims[y.rank++] = a->Sq;
+    y.dims[y.rank++] = a->Dv;
+    a->out = y;
+    for (int x = 0; x < y.rank; x++) a->out.dims[x] = y.dims[a->perm[3][x]];
     return ST_OK;
 }
 

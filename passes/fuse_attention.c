@@ -6,7 +6,11 @@
  *
  * KT is whatever the first MatMul reads (usually a Transpose of K): the
  * Attention kernel takes K transposed, so no transpose is assumed or undone.
- * Every intermediate value must have no other reader. */
+ * Every intermediate value must have no other reader. Then a Transpose that
+ * only the Attention reads (of Q, KT or V: heads split out of a row) or that
+ * alone reads it (heads merged back) and keeps the last axis last becomes
+ * the node's perm_q, perm_k, perm_v or perm_y: the kernels read and write
+ * through strides, and the copies are gone. */
 #include "kiln.h"
 #include "../kernels/c/fused.h"
 #include "../ir/fused_plan.h"
@@ -32,6 +36,38 @@ static Node *scaled_scores(const Value *s, const Node *reader, double *scale, No
         if (!(p = live_producer(s, OP_MatMul)) || !only_use(s, reader)) return NULL;
     }
     return p->op == OP_MatMul ? p : NULL;
+}
+
+/* Attribute name = perm (rank entries); false, with nothing added, out of memory. */
+static bool set_perm(Graph *g, Node *n, const char *name, const int64_t *perm, int rank)
+{
+    int64_t *ints = arena_alloc(g->arena, sizeof *ints * (size_t)rank);
+    if (!ints) return false;
+    memcpy(ints, perm, sizeof *ints * (size_t)rank);
+    Attr *a = node_add_attr(g, n, name, ATTR_INTS);
+    a->ints = ints, a->n = rank;
+    return true;
+}
+
+/* The Transposes around Attention node f into its perm_* attributes. */
+static void fold_transposes(Graph *g, Node *f)
+{
+    static const char *const names[3] = {"perm_q", "perm_k", "perm_v"};
+    int64_t perm[KILN_MAX_RANK];
+    int rank = f->out[0]->shape.rank;
+    for (int k = 0; k < 3; k++) {
+        Node *t = live_producer(f->in[k], OP_Transpose);
+        if (!t || !only_use(f->in[k], f) || transpose_perm(t, perm) != rank || !set_perm(g, f, names[k], perm, rank))
+            continue;
+        node_set_input(f, k, t->in[0]);
+        node_remove(t);
+    }
+    Node *t = sole_user(f->out[0], OP_Transpose);
+    if (t && transpose_perm(t, perm) == rank && perm[rank - 1] == rank - 1 && set_perm(g, f, "perm_y", perm, rank)) {
+        Value *y = t->out[0];
+        node_remove(t);
+        node_set_output(f, 0, y);
+    }
 }
 
 static Status fuse(Graph *g, Node *sm, Diag *d)
@@ -69,6 +105,7 @@ static Status fuse(Graph *g, Node *sm, Diag *d)
     Node *parts[] = {mm1, scale_node, mask_add, sm};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         if (parts[i]) node_remove(parts[i]);
+    fold_transposes(g, f);
     return fuse_check(f, d);
 }
 

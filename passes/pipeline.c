@@ -14,7 +14,7 @@ const Pass passes[] = {
     {"cse", "merge equal constants and nodes that compute the same thing", pass_cse},
     {"fuse-layernorm", "recognise LayerNormalization written out as ReduceMean/Sub/Pow/Sqrt/Div/Mul/Add", pass_fuse_layernorm},
     {"fuse-gelu", "recognise GELU written out with Erf or Tanh (x * 0.5 * (1 + ...))", pass_fuse_gelu},
-    {"fuse-attention", "MatMul, scale, mask Add, Softmax, MatMul into one Attention node", pass_fuse_attention},
+    {"fuse-attention", "MatMul, scale, mask Add, Softmax, MatMul into one Attention node; the Transposes around it into its perms", pass_fuse_attention},
     {"fuse-epilogues", "Conv/Gemm/MatMul + bias Add + residual Add + activation into one node", pass_fuse_epilogues},
     {"fuse-elementwise", "chains of float elementwise ops into one Elementwise node (one loop)", pass_fuse_elementwise},
     {"layout-channels-last", "2-D float convolutions channels last (NHWC) on the C target, no transposes inside a chain", pass_layout_channels_last},

@@ -305,35 +305,38 @@ KILN_FZ_FUSED_LA(KILN_FZ_DEF_FUSED)
 /*
  * Attention: y = softmax(scale * Q KT + mask, last axis) V, per batch index,
  * with Q [Sq, D], KT [D, Sk] (K already transposed), V [Sk, Dv] and y
- * [Sq, Dv] dense matrices. p: r (batch rank), dims[r], batch strides of Q,
- * KT, V and the mask [r] each (elements, 0 where broadcast), Sq, Sk, D, Dv,
- * has mask, mask strides along Sq and Sk. f: scale. Scratch: one row of Sk
- * scores in the accumulator type.
+ * [Sq, Dv] matrices. p: r (batch rank), dims[r], batch strides of Q, KT, V
+ * and the mask [r] each (elements, 0 where broadcast), Sq, Sk, D, Dv, has
+ * mask, mask strides along Sq and Sk, then the row and column strides of Q,
+ * KT and V, and y's batch strides [r] and row stride (its columns are
+ * contiguous). f: scale. Scratch: one row of Sk scores in the accumulator
+ * type.
  */
 #define KILN_FZ_DEF_ATTENTION(S, T, A)                                                             \
     KILN_KERNEL kiln_attention_##S(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)                 \
     {                                                                                              \
         int r = (int)p[0], k;                                                                      \
         const int64_t *dims = p + 1, *qs = dims + r, *ks = qs + r, *vs = ks + r, *ms = vs + r;     \
-        const int64_t *g = ms + r;                                                                 \
-        int64_t Sq = g[0], Sk = g[1], D = g[2], Dv = g[3], mrs = g[5], mcs = g[6];                 \
+        const int64_t *g = ms + r, *e = g + 7, *ys = e + 6;                                        \
+        int64_t Sq = g[0], Sk = g[1], D = g[2], Dv = g[3], mrs = g[5], mcs = g[6], yrs = ys[r];    \
         int64_t idx[KILN_KMAX_RANK] = {0}, nb = kiln_la_numel(r, dims), bi, i, j, d;               \
         const T *Q = (const T *)in[0], *K = (const T *)in[1], *V = (const T *)in[2];               \
         const T *M = g[4] ? (const T *)in[3] : NULL;                                               \
         T *Y = (T *)out[0];                                                                        \
         A *s = (A *)out[1], scale = KILN_FD_##S(f[0]);                                             \
         for (bi = 0; bi < nb; bi++, kiln_la_next(r, dims, idx)) {                                  \
-            int64_t qo = 0, ko = 0, vo = 0, mo = 0;                                                \
+            int64_t qo = 0, ko = 0, vo = 0, mo = 0, yo = 0;                                        \
             for (k = 0; k < r; k++) {                                                              \
                 qo += idx[k] * qs[k]; ko += idx[k] * ks[k];                                        \
-                vo += idx[k] * vs[k]; mo += idx[k] * ms[k];                                        \
+                vo += idx[k] * vs[k]; mo += idx[k] * ms[k]; yo += idx[k] * ys[k];                  \
             }                                                                                      \
             for (i = 0; i < Sq; i++) {                                                             \
                 A mx = -INFINITY, sum = 0;                                                         \
                 for (j = 0; j < Sk; j++) {                                                         \
                     A acc = 0;                                                                     \
                     for (d = 0; d < D; d++)                                                        \
-                        acc += KILN_LD_##S(Q[qo + i * D + d]) * KILN_LD_##S(K[ko + d * Sk + j]);   \
+                        acc += KILN_LD_##S(Q[qo + i * e[0] + d * e[1]]) *                          \
+                               KILN_LD_##S(K[ko + d * e[2] + j * e[3]]);                           \
                     acc *= scale;                                                                  \
                     if (M) acc += KILN_LD_##S(M[mo + i * mrs + j * mcs]);                          \
                     s[j] = acc;                                                                    \
@@ -345,8 +348,8 @@ KILN_FZ_FUSED_LA(KILN_FZ_DEF_FUSED)
                 }                                                                                  \
                 for (d = 0; d < Dv; d++) {                                                         \
                     A acc = 0;                                                                     \
-                    for (j = 0; j < Sk; j++) acc += s[j] * KILN_LD_##S(V[vo + j * Dv + d]);        \
-                    Y[(bi * Sq + i) * Dv + d] = KILN_ST_##S(acc / sum);                            \
+                    for (j = 0; j < Sk; j++) acc += s[j] * KILN_LD_##S(V[vo + j * e[4] + d * e[5]]); \
+                    Y[yo + i * yrs + d] = KILN_ST_##S(acc / sum);                                  \
                 }                                                                                  \
             }                                                                                      \
         }                                                                                          \

@@ -1348,12 +1348,13 @@ KILN_KERNEL kiln_dwconv_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
 static KILN_UNUSED int64_t kiln_attention_scratch(int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, int64_t mr, int64_t nr,
                                                   int64_t threads)
 {
-    /* both products read B in place; their depth is at most KC a block */
+    /* both products pack B where it is strided (a transpose read in place);
+     * their depth is at most KC a block */
     int64_t s = kiln_gemm_round_up(Sq * Sk, 16);
-    int64_t one = s + kiln_sgemm_scratch(Sq, Sk > Dv ? Sk : Dv, KILN_GEMM_KC, 0, KILN_B_DIRECT, mr, nr);
+    int64_t one = s + kiln_sgemm_scratch(Sq, Sk > Dv ? Sk : Dv, KILN_GEMM_KC, 0, KILN_B_PACK, mr, nr);
     /* one batch index: S, then each product split across the threads */
-    int64_t qk = kiln_sgemm_scratch_all(Sq, Sk, D, 0, KILN_B_DIRECT, mr, nr, (int)threads);
-    int64_t pv = kiln_sgemm_scratch_all(Sq, Dv, Sk, 0, KILN_B_DIRECT, mr, nr, (int)threads);
+    int64_t qk = kiln_sgemm_scratch_all(Sq, Sk, D, 0, KILN_B_PACK, mr, nr, (int)threads);
+    int64_t pv = kiln_sgemm_scratch_all(Sq, Dv, Sk, 0, KILN_B_PACK, mr, nr, (int)threads);
     int64_t pooled = s + (qk > pv ? qk : pv);
     return threads * one > pooled ? threads * one : pooled;
 }
@@ -1447,6 +1448,7 @@ static KILN_UNUSED void kiln_attention_range(const kiln_attention_task *t, int64
     kiln_ip p = t->p;
     int r = (int)p[0], k;
     const int64_t *dims = p + 1, *qs = dims + r, *ks = qs + r, *vs = ks + r, *ms = vs + r, *g = ms + r;
+    const int64_t *e = g + 7, *ys = e + 6; /* operand strides: see kiln_attention_f32 */
     int64_t Sq = g[0], Sk = g[1], D = g[2], Dv = g[3], idx[KILN_KMAX_RANK] = {0}, bi, rest = b0;
     const float *Q = (const float *)t->in[0], *K = (const float *)t->in[1], *V = (const float *)t->in[2];
     const float *mask = g[4] ? (const float *)t->in[3] : 0;
@@ -1454,21 +1456,22 @@ static KILN_UNUSED void kiln_attention_range(const kiln_attention_task *t, int64
     kiln_sgemm_args qk, pv;
     memset(&qk, 0, sizeof qk);
     memset(&pv, 0, sizeof pv);
-    qk.M = Sq, qk.N = Sk, qk.K = D, qk.ars = D, qk.acs = 1, qk.brs = Sk, qk.bcs = 1, qk.c = s, qk.ldc = Sk;
+    qk.M = Sq, qk.N = Sk, qk.K = D, qk.ars = e[0], qk.acs = e[1], qk.brs = e[2], qk.bcs = e[3], qk.c = s, qk.ldc = Sk;
     qk.e.alpha = (float)t->f[0];
     if (mask) qk.e.rs[0] = g[5], qk.e.cs[0] = g[6], qk.e.scale[0] = 1.0f;
-    pv.M = Sq, pv.N = Dv, pv.K = Sk, pv.a = s, pv.ars = Sk, pv.acs = 1, pv.brs = Dv, pv.bcs = 1, pv.ldc = Dv;
+    pv.M = Sq, pv.N = Dv, pv.K = Sk, pv.a = s, pv.ars = Sk, pv.acs = 1, pv.brs = e[4], pv.bcs = e[5], pv.ldc = ys[r];
     pv.e.alpha = 1.0f;
     for (k = r - 1; k >= 0; k--) idx[k] = rest % dims[k], rest /= dims[k];
     for (bi = b0; bi < b1; bi++) {
-        int64_t qo = 0, ko = 0, vo = 0, mo = 0;
-        for (k = 0; k < r; k++) qo += idx[k] * qs[k], ko += idx[k] * ks[k], vo += idx[k] * vs[k], mo += idx[k] * ms[k];
+        int64_t qo = 0, ko = 0, vo = 0, mo = 0, yo = 0;
+        for (k = 0; k < r; k++)
+            qo += idx[k] * qs[k], ko += idx[k] * ks[k], vo += idx[k] * vs[k], mo += idx[k] * ms[k], yo += idx[k] * ys[k];
         qk.a = Q + qo, qk.b = K + ko;
         if (mask) qk.e.add[0] = mask + mo;
         if (pooled) kiln_sgemm(&qk, gs);
         else kiln_sgemm_part(&qk, 0, Sq, 0, Sk, gs);
         kiln_softmax_rows(s, Sq, Sk);
-        pv.b = V + vo, pv.c = Y + bi * Sq * Dv;
+        pv.b = V + vo, pv.c = Y + yo;
         if (pooled) kiln_sgemm(&pv, gs);
         else kiln_sgemm_part(&pv, 0, Sq, 0, Dv, gs);
         for (k = r - 1; k >= 0 && ++idx[k] == dims[k]; k--) idx[k] = 0;

@@ -278,10 +278,14 @@ static void test_sepconv(void)
     check_sepconv(1, 16, 8, 7, 30, 1, 1, 100);  /* one slab, fewer outputs than a tile */
 }
 
-/* Attention (2 batch dims, one broadcast; a mask broadcast over rows) against kiln_attention_f32. */
-static void check_attention(int64_t B0, int64_t B1, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv)
+/* Attention (2 batch dims, one broadcast; a mask broadcast over rows) against
+ * kiln_attention_f32; strided: KT read from K [B1, Sk, D] and y written as
+ * [B0, Sq, B1, Dv] (transposes folded into the node). */
+static void check_attention(int64_t B0, int64_t B1, int64_t Sq, int64_t Sk, int64_t D, int64_t Dv, int strided)
 {
-    int64_t p[] = {2, B0, B1, B1 * Sq * D, Sq * D, 0, D * Sk, B1 * Sk * Dv, Sk * Dv, 0, 0, Sq, Sk, D, Dv, 1, 0, 1};
+    int64_t p[] = {2, B0, B1, B1 * Sq * D, Sq * D, 0, D * Sk, B1 * Sk * Dv, Sk * Dv, 0, 0, Sq, Sk, D, Dv, 1, 0, 1,
+                   D, 1, strided ? 1 : Sk, strided ? D : 1, Dv, 1, B1 * Sq * Dv, strided ? Dv : Sq * Dv,
+                   strided ? B1 * Dv : Dv};
     double f[] = {0.37};
     float *q = randf(B0 * B1 * Sq * D), *kt = randf(B1 * D * Sk), *v = randf(B0 * B1 * Sk * Dv), *m = randf(Sk);
     float *y = randf(B0 * B1 * Sq * Dv), *r = randf(B0 * B1 * Sq * Dv), *rs = randf(Sk);
@@ -298,9 +302,11 @@ static void check_attention(int64_t B0, int64_t B1, int64_t Sq, int64_t Sk, int6
 
 static void test_attention(void)
 {
-    check_attention(2, 3, 7, 19, 5, 11);
-    check_attention(3, 1, 70, 130, 40, 33); /* enough work to split the batch across threads, unevenly */
-    check_attention(1, 1, 20, 300, 200, 280); /* one batch index: with threads, each product split by columns */
+    for (int strided = 0; strided < 2; strided++) {
+        check_attention(2, 3, 7, 19, 5, 11, strided);
+        check_attention(3, 1, 70, 130, 40, 33, strided); /* enough work to split the batch across threads, unevenly */
+        check_attention(1, 1, 20, 300, 200, 280, strided); /* one batch index: each product split by columns */
+    }
 }
 
 /* kiln_vexp against exp in double: within 2 ulps over the whole range, subnormal
