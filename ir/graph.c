@@ -287,6 +287,15 @@ Attr *node_set_attr(Graph *g, Node *n, const char *name, AttrKind kind)
     return node_add_attr(g, n, name, kind);
 }
 
+void node_set_ints(Graph *g, Node *n, const char *name, const int64_t *v, int count)
+{
+    int64_t *ints = arena_alloc(g->arena, sizeof *ints * (size_t)(count ? count : 1));
+    if (!ints) abort(); /* graph bookkeeping is small next to the weights */
+    if (count) memcpy(ints, v, sizeof *ints * (size_t)count);
+    Attr *a = node_set_attr(g, n, name, ATTR_INTS);
+    a->ints = ints, a->n = count;
+}
+
 bool node_bypass(Node *n, int k, Value *x)
 {
     for (int j = 0; j < n->nout; j++)

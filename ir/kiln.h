@@ -236,6 +236,7 @@ void graph_replace_value(Value *old, Value *new_);
 bool node_bypass(Node *n, int k, Value *x);
 void node_set_ninputs(Graph *g, Node *n, int nin);  /* grow (omitted inputs) or shrink n->in */
 Attr *node_set_attr(Graph *g, Node *n, const char *name, AttrKind kind);  /* reset existing, or added */
+void node_set_ints(Graph *g, Node *n, const char *name, const int64_t *v, int count);  /* an ATTR_INTS copy of v */
 void graph_compact(Graph *g);                      /* drop dead nodes and unused values */
 void graph_add_input(Graph *g, Value *v);
 void graph_add_output(Graph *g, Value *v);

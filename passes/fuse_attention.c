@@ -38,17 +38,6 @@ static Node *scaled_scores(const Value *s, const Node *reader, double *scale, No
     return p->op == OP_MatMul ? p : NULL;
 }
 
-/* Attribute name = perm (rank entries); false, with nothing added, out of memory. */
-static bool set_perm(Graph *g, Node *n, const char *name, const int64_t *perm, int rank)
-{
-    int64_t *ints = arena_alloc(g->arena, sizeof *ints * (size_t)rank);
-    if (!ints) return false;
-    memcpy(ints, perm, sizeof *ints * (size_t)rank);
-    Attr *a = node_add_attr(g, n, name, ATTR_INTS);
-    a->ints = ints, a->n = rank;
-    return true;
-}
-
 /* The Transposes around Attention node f into its perm_* attributes. */
 static void fold_transposes(Graph *g, Node *f)
 {
@@ -57,14 +46,15 @@ static void fold_transposes(Graph *g, Node *f)
     int rank = f->out[0]->shape.rank;
     for (int k = 0; k < 3; k++) {
         Node *t = live_producer(f->in[k], OP_Transpose);
-        if (!t || !only_use(f->in[k], f) || transpose_perm(t, perm) != rank || !set_perm(g, f, names[k], perm, rank))
-            continue;
+        if (!t || !only_use(f->in[k], f) || transpose_perm(t, perm) != rank) continue;
+        node_set_ints(g, f, names[k], perm, rank);
         node_set_input(f, k, t->in[0]);
         node_remove(t);
     }
     Node *t = sole_user(f->out[0], OP_Transpose);
-    if (t && transpose_perm(t, perm) == rank && perm[rank - 1] == rank - 1 && set_perm(g, f, "perm_y", perm, rank)) {
+    if (t && transpose_perm(t, perm) == rank && perm[rank - 1] == rank - 1) {
         Value *y = t->out[0];
+        node_set_ints(g, f, "perm_y", perm, rank);
         node_remove(t);
         node_set_output(f, 0, y);
     }

@@ -47,11 +47,9 @@ static Node *transpose(Graph *g, Value *x, const int64_t *perm, const char *name
 {
     Node *t = graph_node(g, OP_Transpose, name, 1, 1);
     t->opset = (int)g->opset;
-    Attr *a = node_add_attr(g, t, "perm", ATTR_INTS);
-    a->n = 4;
-    a->ints = arena_alloc(g->arena, sizeof *a->ints * 4);
+    node_set_ints(g, t, "perm", perm, 4);
     int64_t dims[4];
-    for (int i = 0; i < 4; i++) a->ints[i] = perm[i], dims[i] = x->shape.dims[perm[i]];
+    for (int i = 0; i < 4; i++) dims[i] = x->shape.dims[perm[i]];
     Shape s = shape_make(4, dims);
     if (!y) {
         y = graph_value(g, name);

@@ -115,12 +115,11 @@ static bool compose_transposes(Graph *g, Node *n)
     if (perm_keeps_order(q, &n->in[0]->shape)) return reshape_of(g, n, n->in[0]);
     Node *t = live_producer(n->in[0], OP_Transpose);
     if (!t || transpose_perm(t, p) != rank) return false;
-    Attr *a = node_set_attr(g, n, "perm", ATTR_INTS);
-    a->n = rank;
-    a->ints = arena_alloc(g->arena, sizeof *a->ints * (size_t)(rank ? rank : 1));
-    for (int i = 0; i < rank; i++) a->ints[i] = p[q[i]];
+    int64_t composed[KILN_MAX_RANK];
+    for (int i = 0; i < rank; i++) composed[i] = p[q[i]];
+    node_set_ints(g, n, "perm", composed, rank);
     node_set_input(n, 0, t->in[0]);
-    if (perm_keeps_order(a->ints, &n->in[0]->shape)) reshape_of(g, n, n->in[0]);
+    if (perm_keeps_order(composed, &n->in[0]->shape)) reshape_of(g, n, n->in[0]);
     return true;
 }
 

@@ -74,7 +74,7 @@ int main(int argc, char **argv)
         pk = alloc_floats(kiln_gemm_round_up(N, KILN_GEMM_NR) * K);
         kiln_sgemm_pack_b(pk, b, N, 1, N, 0, kiln_gemm_round_up(N, KILN_GEMM_NR), 0, K, KILN_GEMM_NR);
         g.a = a, g.ars = K, g.acs = 1, g.bp = pk;
-        if (nhwc) g.e.add[0] = bias, g.e.cs[0] = 1, g.e.scale[0] = 1.0f, g.e.clamp = 1, g.e.lo = 0.0f, g.e.hi = 1e30f;
+        if (nhwc) kiln_sgemm_epi_bias_clamp(&g.e, bias, 1, 0.0, 1e30);
     }
     scratch = alloc_floats(kiln_sgemm_scratch_all(M, N, K, g.ap != 0, kiln_sgemm_b_mode(g.bp != 0, 0, g.bcs),
                                                   KILN_GEMM_MR, KILN_GEMM_NR, KILN_THREADS));

@@ -438,8 +438,7 @@ KILN_KERNEL kiln_sepconv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out
     kiln_dwn_init(&t.a, p, f, in, 0);
     t.g.N = p[18], t.g.K = t.a.C, t.g.ars = t.a.C, t.g.acs = 1, t.g.ldc = p[18];
     t.g.bp = (const float *)in[1] + p[8] * p[9] * p[1]; /* past the depthwise weights */
-    t.g.e.alpha = 1.0f, t.g.e.clamp = (int)p[20], t.g.e.lo = (float)f[2], t.g.e.hi = (float)f[3];
-    if (p[19]) t.g.e.add[0] = (const float *)in[4], t.g.e.cs[0] = 1, t.g.e.scale[0] = 1.0f;
+    kiln_sgemm_epi_bias_clamp(&t.g.e, p[19] ? (const float *)in[4] : 0, (int)p[20], f[2], f[3]);
     t.slab = slab, t.slabs = (t.a.OH + slab - 1) / slab, t.y = (float *)out[0], t.scratch = (float *)out[1];
     t.stride = kiln_sepconv_scratch(slab, t.a.OW, t.a.C, t.g.N, KILN_GEMM_MR, KILN_GEMM_NR);
     if (t.a.OW > 0) kiln_parallel_chunks(t.a.N * t.slabs, &t.per_task, kiln_sep_run, &t);

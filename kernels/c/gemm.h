@@ -131,6 +131,14 @@ typedef struct {
     float lo, hi;
 } kiln_sgemm_epi;
 
+/* A channels-last convolution's epilogue, into a zeroed e: y = clamp(AB +
+ * bias[column], lo, hi), the bias optional, the clamp where clamp is set. */
+static KILN_UNUSED void kiln_sgemm_epi_bias_clamp(kiln_sgemm_epi *e, const float *bias, int clamp, double lo, double hi)
+{
+    e->alpha = 1.0f, e->clamp = clamp, e->lo = (float)lo, e->hi = (float)hi;
+    if (bias) e->add[0] = bias, e->cs[0] = 1, e->scale[0] = 1.0f;
+}
+
 /* im2col of a 2-D convolution input: read as B[K = Cg*KH*KW, N = OH*OW] from
  * NCHW, or as A[M = OH*OW, K = KH*KW*C] from NHWC (k = (kh*KW + kw)*C + c). */
 typedef struct {
@@ -788,6 +796,7 @@ static KILN_UNUSED void kiln_sgemm(const kiln_sgemm_args *g, float *scratch)
 {
     int n = KILN_THREADS, bmode = kiln_sgemm_b_mode(g->bp != 0, g->im != 0, g->bcs);
     int split = kiln_sgemm_split(g->M, g->N, g->K, g->ap != 0, g->bp != 0, n, KILN_GEMM_MR, KILN_GEMM_NR);
+    int64_t rows = kiln_gemm_round_up((g->M + n - 1) / n, KILN_GEMM_MR); /* a thread's share of the rows */
     kiln_sgemm_args shared;
     kiln_sgemm_task t;
     if (split == KILN_SPLIT_NONE) {
@@ -799,14 +808,13 @@ static KILN_UNUSED void kiln_sgemm(const kiln_sgemm_args *g, float *scratch)
                                   KILN_GEMM_MR, KILN_GEMM_NR);
     if (split == KILN_SPLIT_COLS_SHARED_A) {
         t.ap = scratch + n * t.stride;
-        t.chunk = kiln_gemm_round_up((g->M + n - 1) / n, KILN_GEMM_MR);
+        t.chunk = rows;
         kiln_parallel(n, kiln_sgemm_share_a, &t);
         shared = *g;
         shared.ap = t.ap, shared.a = 0, shared.ima = 0;
         t.g = &shared;
     }
-    t.chunk = t.by_rows ? kiln_gemm_round_up((g->M + n - 1) / n, KILN_GEMM_MR)
-                        : kiln_gemm_round_up((g->N + n - 1) / n, KILN_GEMM_NR);
+    t.chunk = t.by_rows ? rows : kiln_gemm_round_up((g->N + n - 1) / n, KILN_GEMM_NR);
     kiln_parallel(n, kiln_sgemm_task_run, &t);
 }
 
@@ -978,9 +986,8 @@ KILN_KERNEL kiln_conv_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out out)
     memset(&g, 0, sizeof g);
     im.H = H, im.W = W, im.KH = KH, im.KW = KW, im.OH = OH, im.OW = OW, im.C = C;
     im.sh = p[10], im.sw = p[11], im.dh = p[12], im.dw = p[13], im.ph = p[14], im.pw = p[15];
-    g.M = OH * OW, g.N = M, g.K = KH * KW * C, g.ldc = M, g.e.alpha = 1.0f, g.bp = (const float *)in[1];
-    g.e.clamp = (int)p[17], g.e.lo = (float)f[0], g.e.hi = (float)f[1];
-    if (bias) g.e.add[0] = bias, g.e.rs[0] = 0, g.e.cs[0] = 1, g.e.scale[0] = 1.0f;
+    g.M = OH * OW, g.N = M, g.K = KH * KW * C, g.ldc = M, g.bp = (const float *)in[1];
+    kiln_sgemm_epi_bias_clamp(&g.e, bias, (int)p[17], f[0], f[1]);
     g.ars = C, g.acs = 1;
     for (n = 0; n < N; n++) {
         if (direct) g.a = x + n * H * W * C;
@@ -1163,8 +1170,7 @@ KILN_KERNEL kiln_conv_nchw_nhwc_f32(kiln_ip p, kiln_fp f, kiln_in in, kiln_out o
     memset(&t, 0, sizeof t);
     t.x = (const float *)in[0], t.w = (const float *)in[1], t.y = (float *)out[0], t.p = p;
     t.scratch = (float *)out[1];
-    t.e.alpha = 1.0f, t.e.clamp = (int)p[17], t.e.lo = (float)f[0], t.e.hi = (float)f[1];
-    if (p[16]) t.e.add[0] = (const float *)in[2], t.e.cs[0] = 1, t.e.scale[0] = 1.0f;
+    kiln_sgemm_epi_bias_clamp(&t.e, p[16] ? (const float *)in[2] : 0, (int)p[17], f[0], f[1]);
     kiln_parallel_chunks(p[0] * p[6], &t.chunk, kiln_conv_nchw_task_run, &t);
 }
 
